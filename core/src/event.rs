@@ -1,0 +1,595 @@
+//! The event model: Segment Spec messages, parsed from JSON and normalized.
+//!
+//! [`normalize`] turns one untrusted JSON object into a [`Message`] or reports
+//! every [`Violation`] it found, so a client learns all of its mistakes from a
+//! single answer. The same types build messages in the SDK ([`Message::to_json`]).
+
+use alloc::borrow::ToOwned;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use serde_json::{Map, Value};
+
+use crate::time::{self, Millis};
+
+/// The six calls of the Segment Spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Identify,
+    Track,
+    Page,
+    Screen,
+    Group,
+    Alias,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::Identify,
+        Kind::Track,
+        Kind::Page,
+        Kind::Screen,
+        Kind::Group,
+        Kind::Alias,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Identify => "identify",
+            Kind::Track => "track",
+            Kind::Page => "page",
+            Kind::Screen => "screen",
+            Kind::Group => "group",
+            Kind::Alias => "alias",
+        }
+    }
+
+    /// The `type` field's value.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The last path segment of an ingest route: the full name or the
+    /// one-letter form that Segment's browser library uses (`/v1/t`).
+    pub fn from_route(segment: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == segment || k.as_str().get(..1) == Some(segment))
+    }
+}
+
+/// One problem with an incoming message: where (a JSON path such as
+/// `batch[3].properties`), a stable machine-readable code, and a sentence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub path: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Violation {
+    pub fn new(path: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Violation {
+            path: path.into(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// What the receiving side knows about a message that the sender does not.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Server time when the request arrived.
+    pub at: Millis,
+    /// The id to use when the message carries no `messageId`.
+    pub fallback_message_id: String,
+}
+
+/// A normalized message. Identifiers are strings (numbers are accepted on
+/// the wire, as Segment does); times are milliseconds since the epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub kind: Kind,
+    pub message_id: String,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    /// `track`: the event name.
+    pub event: Option<String>,
+    /// `page` / `screen`: the page name; `page` may also carry a category.
+    pub name: Option<String>,
+    pub category: Option<String>,
+    /// `group`
+    pub group_id: Option<String>,
+    /// `alias`
+    pub previous_id: Option<String>,
+    pub properties: Map<String, Value>,
+    pub traits: Map<String, Value>,
+    pub context: Map<String, Value>,
+    pub integrations: Map<String, Value>,
+    /// When the event happened, corrected for client clock skew.
+    pub timestamp: Millis,
+    pub original_timestamp: Option<Millis>,
+    pub sent_at: Option<Millis>,
+    pub received_at: Millis,
+}
+
+/// Longest identifier (userId, anonymousId, messageId, groupId, previousId)
+/// accepted. Longer ones are almost always a bug (a serialized object).
+pub const MAX_ID_LEN: usize = 512;
+
+/// Parses and normalizes one message.
+///
+/// `kind` is the call implied by the route (`/v1/track`); `None` means the
+/// message must name its own `type` (as inside a batch). `path` prefixes the
+/// paths of the violations (empty for a single message).
+pub fn normalize(
+    kind: Option<Kind>,
+    value: &Value,
+    received: &Received,
+    path: &str,
+) -> Result<Message, Vec<Violation>> {
+    let mut v = Vec::new();
+    let at = |field: &str| {
+        if path.is_empty() {
+            field.to_owned()
+        } else {
+            [path, ".", field].concat()
+        }
+    };
+    let Some(obj) = value.as_object() else {
+        let p = if path.is_empty() {
+            "$".to_owned()
+        } else {
+            path.to_owned()
+        };
+        return Err(alloc::vec![Violation::new(
+            p,
+            "not_an_object",
+            "a message must be a JSON object"
+        )]);
+    };
+
+    let declared = match obj.get("type") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => match Kind::parse(s) {
+            Some(k) => Some(k),
+            None => {
+                v.push(Violation::new(
+                    at("type"),
+                    "unknown_type",
+                    "type must be one of identify, track, page, screen, group, alias",
+                ));
+                None
+            }
+        },
+        Some(_) => {
+            v.push(Violation::new(
+                at("type"),
+                "wrong_type",
+                "type must be a string",
+            ));
+            None
+        }
+    };
+    let kind = match (kind, declared) {
+        (Some(route), Some(body)) if route != body => {
+            v.push(Violation::new(
+                at("type"),
+                "type_mismatch",
+                ["this endpoint takes ", route.as_str(), " calls"].concat(),
+            ));
+            route
+        }
+        (Some(k), _) | (None, Some(k)) => k,
+        (None, None) => {
+            if !obj.contains_key("type") {
+                v.push(Violation::new(
+                    at("type"),
+                    "required",
+                    "type is required in a batch",
+                ));
+            }
+            return Err(v);
+        }
+    };
+
+    let mut id = |field: &str, required: bool| -> Option<String> {
+        match obj.get(field) {
+            None | Some(Value::Null) if required => {
+                v.push(Violation::new(
+                    at(field),
+                    "required",
+                    [field, " is required for ", kind.as_str()].concat(),
+                ));
+                None
+            }
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => {
+                v.push(Violation::new(
+                    at(field),
+                    "empty",
+                    [field, " must not be empty"].concat(),
+                ));
+                None
+            }
+            Some(Value::String(s)) if s.len() > MAX_ID_LEN => {
+                v.push(Violation::new(
+                    at(field),
+                    "too_long",
+                    [field, " is longer than 512 bytes"].concat(),
+                ));
+                None
+            }
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => {
+                v.push(Violation::new(
+                    at(field),
+                    "wrong_type",
+                    [field, " must be a string or a number"].concat(),
+                ));
+                None
+            }
+        }
+    };
+    let message_id = id("messageId", false);
+    let user_id = id("userId", kind == Kind::Alias);
+    let anonymous_id = id("anonymousId", false);
+    let group_id = id("groupId", kind == Kind::Group);
+    let previous_id = id("previousId", kind == Kind::Alias);
+
+    if user_id.is_none()
+        && anonymous_id.is_none()
+        && kind != Kind::Alias
+        && !has(obj, "userId")
+        && !has(obj, "anonymousId")
+    {
+        v.push(Violation::new(
+            at("userId"),
+            "required",
+            "userId or anonymousId is required",
+        ));
+    }
+
+    let mut text = |field: &str, required: bool| -> Option<String> {
+        match obj.get(field) {
+            None | Some(Value::Null) if required => {
+                v.push(Violation::new(
+                    at(field),
+                    "required",
+                    [field, " is required for ", kind.as_str()].concat(),
+                ));
+                None
+            }
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if required && s.trim().is_empty() => {
+                v.push(Violation::new(
+                    at(field),
+                    "empty",
+                    [field, " must not be empty"].concat(),
+                ));
+                None
+            }
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                v.push(Violation::new(
+                    at(field),
+                    "wrong_type",
+                    [field, " must be a string"].concat(),
+                ));
+                None
+            }
+        }
+    };
+    let event = if kind == Kind::Track {
+        text("event", true)
+    } else {
+        None
+    };
+    let (name, category) = if matches!(kind, Kind::Page | Kind::Screen) {
+        (text("name", false), text("category", false))
+    } else {
+        (None, None)
+    };
+
+    let mut map = |field: &str| -> Map<String, Value> {
+        match obj.get(field) {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => {
+                v.push(Violation::new(
+                    at(field),
+                    "wrong_type",
+                    [field, " must be an object"].concat(),
+                ));
+                Map::new()
+            }
+        }
+    };
+    let properties = map("properties");
+    let traits = map("traits");
+    let context = map("context");
+    let integrations = map("integrations");
+
+    let mut when = |field: &str| -> Option<Millis> {
+        match obj.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => match time::parse(s) {
+                Some(t) if (time::MIN..=time::MAX).contains(&t) => Some(t),
+                _ => {
+                    v.push(Violation::new(
+                        at(field),
+                        "invalid_timestamp",
+                        [field, " must be an ISO 8601 date-time with a time zone"].concat(),
+                    ));
+                    None
+                }
+            },
+            Some(_) => {
+                v.push(Violation::new(
+                    at(field),
+                    "wrong_type",
+                    [field, " must be an ISO 8601 string"].concat(),
+                ));
+                None
+            }
+        }
+    };
+    let timestamp = when("timestamp");
+    let original_timestamp = when("originalTimestamp");
+    let sent_at = when("sentAt");
+
+    if !v.is_empty() {
+        return Err(v);
+    }
+    Ok(Message {
+        kind,
+        message_id: message_id.unwrap_or_else(|| received.fallback_message_id.clone()),
+        user_id,
+        anonymous_id,
+        event,
+        name,
+        category,
+        group_id,
+        previous_id,
+        properties,
+        traits,
+        context,
+        integrations,
+        timestamp: timestamp
+            .unwrap_or_else(|| corrected_timestamp(received.at, sent_at, original_timestamp)),
+        original_timestamp,
+        sent_at,
+        received_at: received.at,
+    })
+}
+
+fn has(obj: &Map<String, Value>, field: &str) -> bool {
+    obj.get(field).is_some_and(|v| !v.is_null())
+}
+
+/// Segment's clock-skew correction: the client's clock may be wrong, but the
+/// time between creating the event and sending it is right, so
+/// `timestamp = receivedAt - (sentAt - originalTimestamp)`.
+pub fn corrected_timestamp(
+    received_at: Millis,
+    sent_at: Option<Millis>,
+    original: Option<Millis>,
+) -> Millis {
+    match (sent_at, original) {
+        (Some(sent), Some(orig)) => {
+            let skew = sent.saturating_sub(orig).max(0);
+            received_at.saturating_sub(skew).clamp(time::MIN, time::MAX)
+        }
+        (None, Some(orig)) => orig,
+        _ => received_at,
+    }
+}
+
+impl Message {
+    /// A new message of `kind` created at `at` by a client (the SDK).
+    pub fn new(kind: Kind, message_id: String, at: Millis) -> Self {
+        Message {
+            kind,
+            message_id,
+            user_id: None,
+            anonymous_id: None,
+            event: None,
+            name: None,
+            category: None,
+            group_id: None,
+            previous_id: None,
+            properties: Map::new(),
+            traits: Map::new(),
+            context: Map::new(),
+            integrations: Map::new(),
+            timestamp: at,
+            original_timestamp: Some(at),
+            sent_at: None,
+            received_at: at,
+        }
+    }
+
+    /// The Spec's JSON form. Empty maps and absent fields are left out.
+    pub fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("type".into(), self.kind.as_str().into());
+        o.insert("messageId".into(), self.message_id.as_str().into());
+        let mut opt = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                o.insert(k.into(), v.as_str().into());
+            }
+        };
+        opt("userId", &self.user_id);
+        opt("anonymousId", &self.anonymous_id);
+        opt("event", &self.event);
+        opt("name", &self.name);
+        opt("category", &self.category);
+        opt("groupId", &self.group_id);
+        opt("previousId", &self.previous_id);
+        for (k, m) in [
+            ("properties", &self.properties),
+            ("traits", &self.traits),
+            ("context", &self.context),
+            ("integrations", &self.integrations),
+        ] {
+            if !m.is_empty()
+                || (k == "properties"
+                    && matches!(self.kind, Kind::Track | Kind::Page | Kind::Screen))
+            {
+                o.insert(k.into(), Value::Object(m.clone()));
+            }
+        }
+        o.insert("timestamp".into(), time::format(self.timestamp).into());
+        if let Some(t) = self.original_timestamp {
+            o.insert("originalTimestamp".into(), time::format(t).into());
+        }
+        if let Some(t) = self.sent_at {
+            o.insert("sentAt".into(), time::format(t).into());
+        }
+        o.insert("receivedAt".into(), time::format(self.received_at).into());
+        Value::Object(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use expect_test::{Expect, expect};
+
+    const RECEIVED_AT: Millis = 1_700_000_000_000; // 2023-11-14T22:13:20Z
+
+    fn check(kind: Option<Kind>, input: &str, expect: Expect) {
+        let value: Value = serde_json::from_str(input).expect("fixture is JSON");
+        let received = Received {
+            at: RECEIVED_AT,
+            fallback_message_id: "generated-id".into(),
+        };
+        let actual = match normalize(kind, &value, &received, "") {
+            Ok(m) => serde_json::to_string_pretty(&m.to_json()).expect("serializable"),
+            Err(vs) => vs
+                .iter()
+                .map(|v| format!("{} {}: {}", v.path, v.code, v.message))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        expect.assert_eq(&actual);
+    }
+
+    #[test]
+    fn track_with_everything() {
+        check(
+            Some(Kind::Track),
+            r#"{"userId": 42, "event": "Product Added", "messageId": "m1",
+                "properties": {"price": 9.5, "sku": "A-1"}, "context": {"ip": "1.2.3.4"},
+                "timestamp": "2023-11-14T21:00:00+01:00"}"#,
+            expect![[r#"
+                {
+                  "context": {
+                    "ip": "1.2.3.4"
+                  },
+                  "event": "Product Added",
+                  "messageId": "m1",
+                  "properties": {
+                    "price": 9.5,
+                    "sku": "A-1"
+                  },
+                  "receivedAt": "2023-11-14T22:13:20.000Z",
+                  "timestamp": "2023-11-14T20:00:00.000Z",
+                  "type": "track",
+                  "userId": "42"
+                }"#]],
+        );
+    }
+
+    #[test]
+    fn corrects_client_clock_skew() {
+        // The client's clock is an hour behind; it sent the event 2 s after creating it.
+        check(
+            Some(Kind::Page),
+            r#"{"anonymousId": "a", "originalTimestamp": "2023-11-14T21:13:16Z", "sentAt": "2023-11-14T21:13:18Z"}"#,
+            expect![[r#"
+                {
+                  "anonymousId": "a",
+                  "messageId": "generated-id",
+                  "originalTimestamp": "2023-11-14T21:13:16.000Z",
+                  "properties": {},
+                  "receivedAt": "2023-11-14T22:13:20.000Z",
+                  "sentAt": "2023-11-14T21:13:18.000Z",
+                  "timestamp": "2023-11-14T22:13:18.000Z",
+                  "type": "page"
+                }"#]],
+        );
+    }
+
+    #[test]
+    fn reports_every_violation_at_once() {
+        check(
+            Some(Kind::Track),
+            r#"{"type": "identify", "userId": {}, "properties": [], "timestamp": "yesterday", "event": ""}"#,
+            expect![[r#"
+                type type_mismatch: this endpoint takes track calls
+                userId wrong_type: userId must be a string or a number
+                event empty: event must not be empty
+                properties wrong_type: properties must be an object
+                timestamp invalid_timestamp: timestamp must be an ISO 8601 date-time with a time zone"#]],
+        );
+    }
+
+    #[test]
+    fn requires_an_identity_and_the_fields_of_each_call() {
+        check(
+            Some(Kind::Track),
+            r#"{"properties": {}}"#,
+            expect![[r#"
+            userId required: userId or anonymousId is required
+            event required: event is required for track"#]],
+        );
+        check(
+            Some(Kind::Group),
+            r#"{"userId": "u"}"#,
+            expect!["groupId required: groupId is required for group"],
+        );
+        check(
+            Some(Kind::Alias),
+            r#"{"anonymousId": "a"}"#,
+            expect![[r#"
+            userId required: userId is required for alias
+            previousId required: previousId is required for alias"#]],
+        );
+        check(
+            None,
+            r#"{"userId": "u"}"#,
+            expect!["type required: type is required in a batch"],
+        );
+        check(
+            None,
+            r#"[1]"#,
+            expect!["$ not_an_object: a message must be a JSON object"],
+        );
+    }
+
+    #[test]
+    fn short_routes_name_the_same_calls() {
+        let names: Vec<_> = ["i", "t", "p", "s", "g", "a", "track", "b", "x", ""]
+            .iter()
+            .map(|s| Kind::from_route(s).map(Kind::as_str))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Some("identify"),
+                Some("track"),
+                Some("page"),
+                Some("screen"),
+                Some("group"),
+                Some("alias"),
+                Some("track"),
+                None,
+                None,
+                None
+            ]
+        );
+    }
+}

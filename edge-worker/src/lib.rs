@@ -1,0 +1,15 @@
+//! Cairn's edge worker: entry points only. Requests are dispatched in
+//! `routes`; storage lives behind `store`.
+
+mod error;
+mod routes;
+mod store;
+
+use worker::{Context, Env, Request, Response, Result, event};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    Ok(routes::handle(req, &env)
+        .await
+        .unwrap_or_else(|e| e.into_response()))
+}

@@ -1,0 +1,35 @@
+// Cairn SDK loader (ES module). The snippet defines `window.cairn` as a queue
+// of calls; this module starts the wasm SDK, replays the queue in order and
+// then replaces the queue with the live API.
+import init, { Cairn } from './cairn_sdk.js';
+
+const queued = Array.isArray(window.cairn) ? window.cairn.slice() : [];
+await init({ module_or_path: new URL('./cairn_sdk_bg.wasm', import.meta.url) });
+
+let instance = null;
+const pending = [];
+const json = (v) => (v == null ? '' : JSON.stringify(v));
+const call = (fn) => (instance ? fn(instance) : (pending.push(fn), undefined));
+
+const api = {
+  load(writeKey, options = {}) {
+    if (instance) return api;
+    instance = new Cairn(String(writeKey), options.apiHost || '');
+    pending.splice(0).forEach((fn) => fn(instance));
+    return api;
+  },
+  track: (event, properties) => call((c) => c.track(String(event), json(properties))),
+  page: (name, properties) => {
+    if (typeof name === 'object' && name !== null) [name, properties] = [undefined, name];
+    return call((c) => c.page(name == null ? undefined : String(name), json(properties)));
+  },
+  user: () => call((c) => ({ anonymousId: c.anonymousId() })),
+  ready(cb) {
+    call(() => cb && cb(api));
+  },
+};
+
+window.cairn = api;
+for (const [method, ...args] of queued) {
+  if (typeof api[method] === 'function') api[method](...args);
+}

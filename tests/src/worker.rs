@@ -1,0 +1,130 @@
+//! The Cairn worker on `wrangler dev`, with its own port and its own local
+//! D1/KV state in a fresh folder.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use std::os::unix::process::CommandExt;
+
+use crate::{Result, free_port, scratch_dir, stop_process_group, wait_for, workspace_root};
+
+pub struct Worker {
+    child: Option<Child>,
+    pub base_url: String,
+    state: PathBuf,
+    log: PathBuf,
+}
+
+fn wrangler() -> Command {
+    let mut c = Command::new("wrangler");
+    c.current_dir(workspace_root().join("edge-worker"))
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "true");
+    c
+}
+
+fn run_wrangler(args: &[&str], state: &PathBuf) -> Result<()> {
+    let out = wrangler()
+        .args(args)
+        .arg("--persist-to")
+        .arg(state)
+        .output()
+        .map_err(|e| format!("cannot run wrangler (is node_modules/.bin on PATH?): {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "wrangler {} failed:\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+impl Worker {
+    /// Applies the migrations and the dev seed to a fresh local database and
+    /// starts `wrangler dev` on a free port; returns once `/healthz` answers.
+    pub fn start() -> Result<Worker> {
+        let state = scratch_dir("wrangler")?;
+        run_wrangler(&["d1", "migrations", "apply", "DB", "--local"], &state)?;
+        run_wrangler(
+            &["d1", "execute", "DB", "--local", "--file", "seed/dev.sql"],
+            &state,
+        )?;
+        let port = free_port()?;
+        let inspector = free_port()?;
+        let log = state.with_extension("log");
+        let out = File::create(&log).map_err(|e| e.to_string())?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let child = wrangler()
+            .args([
+                "dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--inspector-port",
+                &inspector.to_string(),
+                "--persist-to",
+            ])
+            .arg(&state)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start wrangler dev: {e}"))?;
+        let mut worker = Worker {
+            child: Some(child),
+            base_url: format!("http://127.0.0.1:{port}"),
+            state,
+            log,
+        };
+        let health = format!("{}/healthz", worker.base_url);
+        let ready = wait_for(
+            "wrangler dev to answer /healthz",
+            Duration::from_secs(90),
+            || {
+                if let Some(Ok(Some(status))) = worker.child.as_mut().map(Child::try_wait) {
+                    return Some(Err(format!("wrangler dev exited early ({status})")));
+                }
+                ureq::get(&health)
+                    .call()
+                    .ok()
+                    .filter(|r| r.status() == 200)
+                    .map(|_| Ok(()))
+            },
+        );
+        match ready.and_then(|r| r) {
+            Ok(()) => Ok(worker),
+            Err(e) => Err(format!(
+                "{e}\n--- wrangler dev log ---\n{}",
+                worker.log_tail()
+            )),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The last lines wrangler printed, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop_process_group(&mut child);
+        }
+        let _ = std::fs::remove_dir_all(&self.state);
+        let _ = std::fs::remove_file(&self.log);
+    }
+}

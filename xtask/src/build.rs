@@ -1,0 +1,244 @@
+//! `build`, `demo` and `test`.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+
+use crate::Workspace;
+use crate::cmd::{self, Error, Result, fail, step};
+use crate::setup::Tools;
+use crate::toolchain::TARGET;
+
+pub const DEFAULT_PORT: u16 = 8787;
+pub const DEMO_WRITE_KEY: &str = "cairn_demo_key";
+pub const DEV_ADMIN_TOKEN: &str = "cairn_dev_admin";
+
+/// Crates that must never reach `cairn-core`: it stays pure and portable.
+const FORBIDDEN_IN_CORE: &[&str] = &[
+    "wasm-bindgen",
+    "js-sys",
+    "web-sys",
+    "worker",
+    "worker-sys",
+    "gloo",
+    "serde-wasm-bindgen",
+    "getrandom",
+];
+
+pub fn all(ws: &Workspace, tools: &Tools) -> Result<()> {
+    sdk(ws, tools)?;
+    worker(ws, tools)
+}
+
+fn cargo_wasm(ws: &Workspace, tools: &Tools) -> Command {
+    let mut c = Command::new("cargo");
+    c.current_dir(&ws.root);
+    tools.wasm.configure(&mut c, ws);
+    c
+}
+
+/// The SDK: wasm + JS glue, shrunk with wasm-opt -Oz, into the demo's assets.
+fn sdk(ws: &Workspace, tools: &Tools) -> Result<()> {
+    step("build: browser SDK (cairn-sdk -> wasm32)");
+    cmd::run(
+        cargo_wasm(ws, tools).args([
+            "build",
+            "--package",
+            "cairn-sdk",
+            "--release",
+            "--target",
+            TARGET,
+        ]),
+        "building the SDK",
+    )?;
+    let wasm = tools
+        .wasm
+        .target_dir(ws)
+        .join(TARGET)
+        .join("release/cairn_sdk.wasm");
+    let bindgen_out = ws.path("target/sdk-bindgen");
+    cmd::run(
+        Command::new(&tools.wasm_bindgen)
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(&bindgen_out)
+            .arg(&wasm),
+        "wasm-bindgen for the SDK",
+    )?;
+    let out = ws.path("www-demo/public/sdk");
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Error::Failed(format!("cannot create {}: {e}", out.display())))?;
+    cmd::run(
+        Command::new(tools.node_bin.join("wasm-opt"))
+            .env("PATH", tools.path_env())
+            .args([
+                "-Oz",
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-mutable-globals",
+                "--enable-reference-types",
+                "--enable-multivalue",
+            ])
+            .arg(bindgen_out.join("cairn_sdk_bg.wasm"))
+            .arg("-o")
+            .arg(out.join("cairn_sdk_bg.wasm")),
+        "wasm-opt for the SDK",
+    )?;
+    copy(&bindgen_out.join("cairn_sdk.js"), &out.join("cairn_sdk.js"))?;
+    copy(&ws.path("sdk/js/cairn.js"), &out.join("cairn.js"))
+}
+
+/// The worker, with worker-build (wasm-bindgen, esbuild, wasm-opt from our own installs).
+fn worker(ws: &Workspace, tools: &Tools) -> Result<()> {
+    step("build: edge worker (cairn-edge -> worker-build)");
+    let mut c = Command::new(&tools.worker_build);
+    tools.wasm.configure(&mut c, ws);
+    c.current_dir(ws.path("edge-worker"))
+        .arg("--release")
+        .env("PATH", tools.path_env())
+        .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
+        .env("ESBUILD_BIN", tools.node_bin.join("esbuild"))
+        .env("WASM_OPT_BIN", tools.node_bin.join("wasm-opt"));
+    cmd::run(&mut c, "worker-build")
+}
+
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    std::fs::copy(from, to).map(drop).map_err(|e| {
+        Error::Failed(format!(
+            "cannot copy {} to {}: {e}",
+            from.display(),
+            to.display()
+        ))
+    })
+}
+
+pub fn parse_port(args: &[String]) -> Result<u16> {
+    match args {
+        [] => Ok(DEFAULT_PORT),
+        [flag, n] if flag == "--port" => n
+            .parse()
+            .map_err(|_| Error::Usage(format!("--port takes a number from 1 to 65535, got `{n}`"))),
+        [other, ..] => Err(Error::Usage(format!(
+            "unexpected argument `{other}` (demo takes only --port N)"
+        ))),
+    }
+}
+
+fn wrangler(ws: &Workspace, tools: &Tools) -> Command {
+    let mut c = Command::new(tools.node_bin.join("wrangler"));
+    c.current_dir(ws.path("edge-worker"))
+        .env("PATH", tools.path_env())
+        .env("WRANGLER_SEND_METRICS", "false");
+    c
+}
+
+/// Local D1: migrations, then the demo source.
+fn prepare_local_db(ws: &Workspace, tools: &Tools) -> Result<()> {
+    step(
+        "demo: applying D1 migrations and seeding the demo source (local state in edge-worker/.wrangler)",
+    );
+    cmd::run(
+        wrangler(ws, tools)
+            .args(["d1", "migrations", "apply", "DB", "--local"])
+            .env("CI", "true"),
+        "applying D1 migrations",
+    )?;
+    cmd::run(
+        wrangler(ws, tools).args(["d1", "execute", "DB", "--local", "--file", "seed/dev.sql"]),
+        "seeding the demo source",
+    )
+}
+
+pub fn demo(ws: &Workspace, tools: &Tools, port: u16) -> Result<()> {
+    if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
+        return fail(format!(
+            "port {port} on 127.0.0.1 is not available ({e}); stop what uses it or run `cargo xtask demo --port N`"
+        ));
+    }
+    prepare_local_db(ws, tools)?;
+    let base = format!("http://127.0.0.1:{port}");
+    eprintln!(
+        "\n\x1b[1mCairn is starting on {base}\x1b[0m\n\
+         \x20 demo shop      {base}/\n\
+         \x20 admin console  {base}/console/\n\
+         \x20 ingest API     {base}/v1/track  (write key: {DEMO_WRITE_KEY})\n\
+         \x20 admin API      {base}/admin/events  (Authorization: Bearer {DEV_ADMIN_TOKEN})\n\
+         \x20 stop with Ctrl-C\n"
+    );
+    cmd::run(
+        wrangler(ws, tools).args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()]),
+        "wrangler dev",
+    )
+}
+
+pub fn test(ws: &Workspace, tools: &Tools) -> Result<()> {
+    step("test: cairn-core stays pure (no wasm-bindgen / worker / web-sys) and builds for wasm32");
+    core_boundary(ws, tools)?;
+    step("test: cargo fmt --check");
+    cmd::run(
+        Command::new("cargo")
+            .current_dir(&ws.root)
+            .args(["fmt", "--all", "--", "--check"]),
+        "cargo fmt --check (run `cargo fmt` to fix)",
+    )?;
+    step("test: cargo clippy --all-targets -- -D warnings");
+    cmd::run(
+        Command::new("cargo").current_dir(&ws.root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        "clippy",
+    )?;
+    step("test: unit, data-driven and end-to-end tests (wrangler dev + headless Chromium)");
+    cmd::run(
+        Command::new("cargo")
+            .current_dir(&ws.root)
+            .args(["test", "--workspace"])
+            .env("CAIRN_E2E", "1")
+            .env("PATH", tools.path_env())
+            .env("CAIRN_CHROMIUM", &tools.chromium)
+            .env("CHROMEDRIVER", &tools.chromedriver)
+            .env("WRANGLER_SEND_METRICS", "false"),
+        "tests",
+    )
+}
+
+fn core_boundary(ws: &Workspace, tools: &Tools) -> Result<()> {
+    let tree = cmd::output(Command::new("cargo").current_dir(&ws.root).args([
+        "tree",
+        "--package",
+        "cairn-core",
+        "--edges",
+        "normal,build",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]))
+    .ok_or_else(|| Error::Failed("cargo tree failed for cairn-core".into()))?;
+    let bad: Vec<&str> = tree
+        .lines()
+        .filter(|l| FORBIDDEN_IN_CORE.contains(&l.split(' ').next().unwrap_or_default()))
+        .collect();
+    if !bad.is_empty() {
+        return fail(format!(
+            "cairn-core must not depend on runtime crates, but it pulls in: {}",
+            bad.join(", ")
+        ));
+    }
+    cmd::run(
+        cargo_wasm(ws, tools).args([
+            "build",
+            "--package",
+            "cairn-core",
+            "--release",
+            "--target",
+            TARGET,
+        ]),
+        "building cairn-core for wasm32",
+    )
+}
