@@ -3,7 +3,6 @@
 // then replaces the queue with the live API.
 import init, { Cairn } from './cairn_sdk.js';
 
-const queued = Array.isArray(window.cairn) ? window.cairn.slice() : [];
 await init({ module_or_path: new URL('./cairn_sdk_bg.wasm', import.meta.url) });
 
 let instance = null;
@@ -29,6 +28,9 @@ const api = {
   },
 };
 
+// Read the queue only now: calls made while the wasm was loading are in it.
+// From here to the end everything is synchronous, so no call can slip between.
+const queued = Array.isArray(window.cairn) ? window.cairn.slice() : [];
 window.cairn = api;
 for (const [method, ...args] of queued) {
   if (typeof api[method] === 'function') api[method](...args);

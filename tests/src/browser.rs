@@ -128,7 +128,18 @@ impl Browser {
             .map_err(|e| format!("{method}: {e}"))?;
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            let frame = self.ws.read().map_err(|e| format!("{method}: {e}"))?;
+            let frame = match self.ws.read() {
+                Ok(f) => f,
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(format!("{method}: {e}")),
+            };
             let Ok(text) = frame.to_text() else { continue };
             let Ok(v) = serde_json::from_str::<Value>(text) else {
                 continue;

@@ -58,6 +58,26 @@ pub fn wait_for<T>(
     }
 }
 
+/// Makes sure the process group led by `child` does not outlive this test
+/// process, even when it is killed before it can clean up: a small watcher
+/// (in its own group) stops the group once this process is gone.
+pub(crate) fn reap_with_this_process(child: &std::process::Child) {
+    use std::os::unix::process::CommandExt;
+    let script = "while kill -0 \"$0\" 2>/dev/null; do sleep 1; done; kill -TERM -- \"-$1\" 2>/dev/null; sleep 3; kill -KILL -- \"-$1\" 2>/dev/null";
+    let _ = std::process::Command::new("sh")
+        .args([
+            "-c",
+            script,
+            &std::process::id().to_string(),
+            &child.id().to_string(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn();
+}
+
 /// Sends SIGTERM to a process group, then SIGKILL if it is still there.
 pub(crate) fn stop_process_group(child: &mut std::process::Child) {
     let group = format!("-{}", child.id());

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use std::os::unix::process::CommandExt;
 
-use crate::{Result, free_port, scratch_dir, stop_process_group, wait_for, workspace_root};
+use crate::{
+    Result, free_port, reap_with_this_process, scratch_dir, stop_process_group, wait_for,
+    workspace_root,
+};
 
 pub struct Worker {
     child: Option<Child>,
@@ -77,6 +80,7 @@ impl Worker {
             .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start wrangler dev: {e}"))?;
+        reap_with_this_process(&child);
         let mut worker = Worker {
             child: Some(child),
             base_url: format!("http://127.0.0.1:{port}"),
