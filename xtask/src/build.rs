@@ -115,9 +115,9 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
 pub fn parse_port(args: &[String]) -> Result<u16> {
     match args {
         [] => Ok(DEFAULT_PORT),
-        [flag, n] if flag == "--port" => n
-            .parse()
-            .map_err(|_| Error::Usage(format!("--port takes a number from 1 to 65535, got `{n}`"))),
+        [flag, n] if flag == "--port" => n.parse().ok().filter(|&p: &u16| p > 0).ok_or_else(|| {
+            Error::Usage(format!("--port takes a number from 1 to 65535, got `{n}`"))
+        }),
         [other, ..] => Err(Error::Usage(format!(
             "unexpected argument `{other}` (demo takes only --port N)"
         ))),
@@ -149,12 +149,18 @@ fn prepare_local_db(ws: &Workspace, tools: &Tools) -> Result<()> {
     )
 }
 
-pub fn demo(ws: &Workspace, tools: &Tools, port: u16) -> Result<()> {
-    if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
-        return fail(format!(
+/// Fails early, before any build, when the demo's port is taken.
+pub fn check_port_free(port: u16) -> Result<()> {
+    match TcpListener::bind(("127.0.0.1", port)) {
+        Ok(_) => Ok(()),
+        Err(e) => fail(format!(
             "port {port} on 127.0.0.1 is not available ({e}); stop what uses it or run `cargo xtask demo --port N`"
-        ));
+        )),
     }
+}
+
+pub fn demo(ws: &Workspace, tools: &Tools, port: u16) -> Result<()> {
+    check_port_free(port)?;
     prepare_local_db(ws, tools)?;
     let base = format!("http://127.0.0.1:{port}");
     eprintln!(

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
             build::all(&ws, &tools)
         }),
         Some("demo" | "run") => build::parse_port(&args[1..]).and_then(|port| {
+            build::check_port_free(port)?;
             let ws = Workspace::locate()?;
             let tools = setup::run(&ws)?;
             build::all(&ws, &tools)?;
