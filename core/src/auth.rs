@@ -19,10 +19,7 @@ pub fn basic_user(header: &str) -> Option<String> {
 /// The token of an `Authorization: Bearer <token>` header.
 pub fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, rest) = header.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| rest.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim()).filter(|t| !t.is_empty())
 }
 
 /// Compares two secrets in time that depends only on their lengths, so that
@@ -67,10 +64,7 @@ mod tests {
     #[test]
     fn reads_the_write_key_from_basic_auth() {
         // base64("cairn_demo_key:") and base64("key:secret")
-        assert_eq!(
-            basic_user("Basic Y2Fpcm5fZGVtb19rZXk6").as_deref(),
-            Some("cairn_demo_key")
-        );
+        assert_eq!(basic_user("Basic Y2Fpcm5fZGVtb19rZXk6").as_deref(), Some("cairn_demo_key"));
         assert_eq!(basic_user("basic a2V5OnNlY3JldA==").as_deref(), Some("key"));
         assert_eq!(basic_user("Basic a2V5").as_deref(), Some("key"));
         assert_eq!(basic_user("Basic Og=="), None); // ":"

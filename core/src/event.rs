@@ -23,14 +23,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
-        Kind::Identify,
-        Kind::Track,
-        Kind::Page,
-        Kind::Screen,
-        Kind::Group,
-        Kind::Alias,
-    ];
+    pub const ALL: [Kind; 6] = [Kind::Identify, Kind::Track, Kind::Page, Kind::Screen, Kind::Group, Kind::Alias];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -51,9 +44,7 @@ impl Kind {
     /// The last path segment of an ingest route: the full name or the
     /// one-letter form that Segment's browser library uses (`/v1/t`).
     pub fn from_route(segment: &str) -> Option<Kind> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == segment || k.as_str().get(..1) == Some(segment))
+        Kind::ALL.into_iter().find(|k| k.as_str() == segment || k.as_str().get(..1) == Some(segment))
     }
 }
 
@@ -68,21 +59,29 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(path: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Violation {
-            path: path.into(),
-            code,
-            message: message.into(),
-        }
+        Violation { path: path.into(), code, message: message.into() }
     }
 }
 
-/// What the receiving side knows about a message that the sender does not.
+/// What the receiving side knows about a request that the sender does not.
 #[derive(Clone, Debug)]
 pub struct Received {
     /// Server time when the request arrived.
     pub at: Millis,
-    /// The id to use when the message carries no `messageId`.
-    pub fallback_message_id: String,
+    /// Random bytes from the shell; messages without a `messageId` get ids
+    /// derived from them (distinct per position in the request).
+    pub id_seed: [u8; 16],
+}
+
+impl Received {
+    /// The id for the message at `position` when it carries none.
+    pub fn fallback_id(&self, position: usize) -> String {
+        let mut bytes = self.id_seed;
+        for (b, p) in bytes[12..].iter_mut().zip((position as u32).to_be_bytes()) {
+            *b ^= p;
+        }
+        crate::id::uuid_v4(bytes)
+    }
 }
 
 /// A normalized message. Identifiers are strings (numbers are accepted on
@@ -117,117 +116,87 @@ pub struct Message {
 /// accepted. Longer ones are almost always a bug (a serialized object).
 pub const MAX_ID_LEN: usize = 512;
 
-/// Parses and normalizes one message.
+/// Parses and normalizes one message, taking ownership to move its maps.
 ///
 /// `kind` is the call implied by the route (`/v1/track`); `None` means the
-/// message must name its own `type` (as inside a batch). `path` prefixes the
-/// paths of the violations (empty for a single message).
+/// message must name its own `type` (as inside a batch). `position` is the
+/// index in a batch (violation paths then read `batch[3].event`), `None` for
+/// a single message.
 pub fn normalize(
     kind: Option<Kind>,
-    value: &Value,
+    value: Value,
     received: &Received,
-    path: &str,
+    position: Option<usize>,
 ) -> Result<Message, Vec<Violation>> {
+    let prefix = position.map(|i| {
+        let mut p = String::from("batch[");
+        let _ = core::fmt::Write::write_fmt(&mut p, format_args!("{i}]"));
+        p
+    });
+    let at = |field: &str| match &prefix {
+        Some(p) => [p.as_str(), ".", field].concat(),
+        None => field.to_owned(),
+    };
+    let Value::Object(mut obj) = value else {
+        let path = prefix.clone().unwrap_or_else(|| "$".to_owned());
+        return Err(alloc::vec![Violation::new(path, "not_an_object", "a message must be a JSON object")]);
+    };
     let mut v = Vec::new();
-    let at = |field: &str| {
-        if path.is_empty() {
-            field.to_owned()
-        } else {
-            [path, ".", field].concat()
-        }
-    };
-    let Some(obj) = value.as_object() else {
-        let p = if path.is_empty() {
-            "$".to_owned()
-        } else {
-            path.to_owned()
-        };
-        return Err(alloc::vec![Violation::new(
-            p,
-            "not_an_object",
-            "a message must be a JSON object"
-        )]);
-    };
 
-    let declared = match obj.get("type") {
+    let declared = match obj.remove("type") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => match Kind::parse(s) {
-            Some(k) => Some(k),
-            None => {
+        Some(Value::String(s)) => {
+            let k = Kind::parse(&s);
+            if k.is_none() {
                 v.push(Violation::new(
                     at("type"),
                     "unknown_type",
                     "type must be one of identify, track, page, screen, group, alias",
                 ));
-                None
             }
-        },
+            k
+        }
         Some(_) => {
-            v.push(Violation::new(
-                at("type"),
-                "wrong_type",
-                "type must be a string",
-            ));
+            v.push(Violation::new(at("type"), "wrong_type", "type must be a string"));
             None
         }
     };
     let kind = match (kind, declared) {
         (Some(route), Some(body)) if route != body => {
-            v.push(Violation::new(
-                at("type"),
-                "type_mismatch",
-                ["this endpoint takes ", route.as_str(), " calls"].concat(),
-            ));
+            v.push(Violation::new(at("type"), "type_mismatch", ["this endpoint takes ", route.as_str(), " calls"].concat()));
             route
         }
         (Some(k), _) | (None, Some(k)) => k,
         (None, None) => {
-            if !obj.contains_key("type") {
-                v.push(Violation::new(
-                    at("type"),
-                    "required",
-                    "type is required in a batch",
-                ));
+            if v.is_empty() {
+                v.push(Violation::new(at("type"), "required", "type is required in a batch"));
             }
             return Err(v);
         }
     };
 
+    let user_present = obj.get("userId").is_some_and(|x| !x.is_null());
+    let anonymous_present = obj.get("anonymousId").is_some_and(|x| !x.is_null());
     let mut id = |field: &str, required: bool| -> Option<String> {
-        match obj.get(field) {
-            None | Some(Value::Null) if required => {
-                v.push(Violation::new(
-                    at(field),
-                    "required",
-                    [field, " is required for ", kind.as_str()].concat(),
-                ));
+        match obj.remove(field) {
+            None | Some(Value::Null) => {
+                if required {
+                    v.push(Violation::new(at(field), "required", [field, " is required for ", kind.as_str()].concat()));
+                }
                 None
             }
-            None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() => {
-                v.push(Violation::new(
-                    at(field),
-                    "empty",
-                    [field, " must not be empty"].concat(),
-                ));
+                v.push(Violation::new(at(field), "empty", [field, " must not be empty"].concat()));
                 None
             }
             Some(Value::String(s)) if s.len() > MAX_ID_LEN => {
-                v.push(Violation::new(
-                    at(field),
-                    "too_long",
-                    [field, " is longer than 512 bytes"].concat(),
-                ));
+                v.push(Violation::new(at(field), "too_long", [field, " is longer than 512 bytes"].concat()));
                 None
             }
-            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::String(s)) => Some(s),
             Some(Value::Number(n)) => Some(n.to_string()),
             Some(_) => {
-                v.push(Violation::new(
-                    at(field),
-                    "wrong_type",
-                    [field, " must be a string or a number"].concat(),
-                ));
+                v.push(Violation::new(at(field), "wrong_type", [field, " must be a string or a number"].concat()));
                 None
             }
         }
@@ -235,73 +204,41 @@ pub fn normalize(
     let message_id = id("messageId", false);
     let user_id = id("userId", kind == Kind::Alias);
     let anonymous_id = id("anonymousId", false);
-    let group_id = id("groupId", kind == Kind::Group);
-    let previous_id = id("previousId", kind == Kind::Alias);
-
-    if user_id.is_none()
-        && anonymous_id.is_none()
-        && kind != Kind::Alias
-        && !has(obj, "userId")
-        && !has(obj, "anonymousId")
-    {
-        v.push(Violation::new(
-            at("userId"),
-            "required",
-            "userId or anonymousId is required",
-        ));
+    let group_id = if kind == Kind::Group { id("groupId", true) } else { None };
+    let previous_id = if kind == Kind::Alias { id("previousId", true) } else { None };
+    if kind != Kind::Alias && !user_present && !anonymous_present {
+        v.push(Violation::new(at("userId"), "required", "userId or anonymousId is required"));
     }
 
     let mut text = |field: &str, required: bool| -> Option<String> {
-        match obj.get(field) {
-            None | Some(Value::Null) if required => {
-                v.push(Violation::new(
-                    at(field),
-                    "required",
-                    [field, " is required for ", kind.as_str()].concat(),
-                ));
+        match obj.remove(field) {
+            None | Some(Value::Null) => {
+                if required {
+                    v.push(Violation::new(at(field), "required", [field, " is required for ", kind.as_str()].concat()));
+                }
                 None
             }
-            None | Some(Value::Null) => None,
             Some(Value::String(s)) if required && s.trim().is_empty() => {
-                v.push(Violation::new(
-                    at(field),
-                    "empty",
-                    [field, " must not be empty"].concat(),
-                ));
+                v.push(Violation::new(at(field), "empty", [field, " must not be empty"].concat()));
                 None
             }
-            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::String(s)) => Some(s),
             Some(_) => {
-                v.push(Violation::new(
-                    at(field),
-                    "wrong_type",
-                    [field, " must be a string"].concat(),
-                ));
+                v.push(Violation::new(at(field), "wrong_type", [field, " must be a string"].concat()));
                 None
             }
         }
     };
-    let event = if kind == Kind::Track {
-        text("event", true)
-    } else {
-        None
-    };
-    let (name, category) = if matches!(kind, Kind::Page | Kind::Screen) {
-        (text("name", false), text("category", false))
-    } else {
-        (None, None)
-    };
+    let event = if kind == Kind::Track { text("event", true) } else { None };
+    let (name, category) =
+        if matches!(kind, Kind::Page | Kind::Screen) { (text("name", false), text("category", false)) } else { (None, None) };
 
     let mut map = |field: &str| -> Map<String, Value> {
-        match obj.get(field) {
+        match obj.remove(field) {
             None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(m)) => m.clone(),
+            Some(Value::Object(m)) => m,
             Some(_) => {
-                v.push(Violation::new(
-                    at(field),
-                    "wrong_type",
-                    [field, " must be an object"].concat(),
-                ));
+                v.push(Violation::new(at(field), "wrong_type", [field, " must be an object"].concat()));
                 Map::new()
             }
         }
@@ -312,9 +249,9 @@ pub fn normalize(
     let integrations = map("integrations");
 
     let mut when = |field: &str| -> Option<Millis> {
-        match obj.get(field) {
+        match obj.remove(field) {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => match time::parse(s) {
+            Some(Value::String(s)) => match time::parse(&s) {
                 Some(t) if (time::MIN..=time::MAX).contains(&t) => Some(t),
                 _ => {
                     v.push(Violation::new(
@@ -326,11 +263,7 @@ pub fn normalize(
                 }
             },
             Some(_) => {
-                v.push(Violation::new(
-                    at(field),
-                    "wrong_type",
-                    [field, " must be an ISO 8601 string"].concat(),
-                ));
+                v.push(Violation::new(at(field), "wrong_type", [field, " must be an ISO 8601 string"].concat()));
                 None
             }
         }
@@ -344,7 +277,7 @@ pub fn normalize(
     }
     Ok(Message {
         kind,
-        message_id: message_id.unwrap_or_else(|| received.fallback_message_id.clone()),
+        message_id: message_id.unwrap_or_else(|| received.fallback_id(position.unwrap_or(0))),
         user_id,
         anonymous_id,
         event,
@@ -356,26 +289,17 @@ pub fn normalize(
         traits,
         context,
         integrations,
-        timestamp: timestamp
-            .unwrap_or_else(|| corrected_timestamp(received.at, sent_at, original_timestamp)),
+        timestamp: timestamp.unwrap_or_else(|| corrected_timestamp(received.at, sent_at, original_timestamp)),
         original_timestamp,
         sent_at,
         received_at: received.at,
     })
 }
 
-fn has(obj: &Map<String, Value>, field: &str) -> bool {
-    obj.get(field).is_some_and(|v| !v.is_null())
-}
-
 /// Segment's clock-skew correction: the client's clock may be wrong, but the
 /// time between creating the event and sending it is right, so
 /// `timestamp = receivedAt - (sentAt - originalTimestamp)`.
-pub fn corrected_timestamp(
-    received_at: Millis,
-    sent_at: Option<Millis>,
-    original: Option<Millis>,
-) -> Millis {
+pub fn corrected_timestamp(received_at: Millis, sent_at: Option<Millis>, original: Option<Millis>) -> Millis {
     match (sent_at, original) {
         (Some(sent), Some(orig)) => {
             let skew = sent.saturating_sub(orig).max(0);
@@ -433,10 +357,7 @@ impl Message {
             ("context", &self.context),
             ("integrations", &self.integrations),
         ] {
-            if !m.is_empty()
-                || (k == "properties"
-                    && matches!(self.kind, Kind::Track | Kind::Page | Kind::Screen))
-            {
+            if !m.is_empty() || (k == "properties" && matches!(self.kind, Kind::Track | Kind::Page | Kind::Screen)) {
                 o.insert(k.into(), Value::Object(m.clone()));
             }
         }
@@ -462,17 +383,12 @@ mod tests {
 
     fn check(kind: Option<Kind>, input: &str, expect: Expect) {
         let value: Value = serde_json::from_str(input).expect("fixture is JSON");
-        let received = Received {
-            at: RECEIVED_AT,
-            fallback_message_id: "generated-id".into(),
-        };
-        let actual = match normalize(kind, &value, &received, "") {
+        let received = Received { at: RECEIVED_AT, id_seed: [7; 16] };
+        let actual = match normalize(kind, value, &received, None) {
             Ok(m) => serde_json::to_string_pretty(&m.to_json()).expect("serializable"),
-            Err(vs) => vs
-                .iter()
-                .map(|v| format!("{} {}: {}", v.path, v.code, v.message))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            Err(vs) => {
+                vs.iter().map(|v| format!("{} {}: {}", v.path, v.code, v.message)).collect::<Vec<_>>().join("\n")
+            }
         };
         expect.assert_eq(&actual);
     }
@@ -512,7 +428,7 @@ mod tests {
             expect![[r#"
                 {
                   "anonymousId": "a",
-                  "messageId": "generated-id",
+                  "messageId": "07070707-0707-4707-8707-070707070707",
                   "originalTimestamp": "2023-11-14T21:13:16.000Z",
                   "properties": {},
                   "receivedAt": "2023-11-14T22:13:20.000Z",
@@ -546,11 +462,7 @@ mod tests {
             userId required: userId or anonymousId is required
             event required: event is required for track"#]],
         );
-        check(
-            Some(Kind::Group),
-            r#"{"userId": "u"}"#,
-            expect!["groupId required: groupId is required for group"],
-        );
+        check(Some(Kind::Group), r#"{"userId": "u"}"#, expect!["groupId required: groupId is required for group"]);
         check(
             Some(Kind::Alias),
             r#"{"anonymousId": "a"}"#,
@@ -558,16 +470,8 @@ mod tests {
             userId required: userId is required for alias
             previousId required: previousId is required for alias"#]],
         );
-        check(
-            None,
-            r#"{"userId": "u"}"#,
-            expect!["type required: type is required in a batch"],
-        );
-        check(
-            None,
-            r#"[1]"#,
-            expect!["$ not_an_object: a message must be a JSON object"],
-        );
+        check(None, r#"{"userId": "u"}"#, expect!["type required: type is required in a batch"]);
+        check(None, r#"[1]"#, expect!["$ not_an_object: a message must be a JSON object"]);
     }
 
     #[test]

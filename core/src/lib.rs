@@ -11,6 +11,8 @@ extern crate alloc;
 pub mod auth;
 pub mod event;
 pub mod id;
+pub mod ingest;
+pub mod json;
 pub mod time;
 
 pub use event::{Kind, Message, Violation};

@@ -21,9 +21,7 @@ pub fn parse(s: &str) -> Option<Millis> {
     let b = s.as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
         let digits = b.get(from..from + len)?;
-        digits.iter().try_fold(0i64, |acc, &d| {
-            d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
-        })
+        digits.iter().try_fold(0i64, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0')))
     };
     let year = num(0, 4)?;
     let month = num(5, 2)?;
@@ -31,11 +29,7 @@ pub fn parse(s: &str) -> Option<Millis> {
     let hour = num(11, 2)?;
     let minute = num(14, 2)?;
     let second = num(17, 2)?;
-    if b.get(4) != Some(&b'-')
-        || b.get(7) != Some(&b'-')
-        || b.get(13) != Some(&b':')
-        || b.get(16) != Some(&b':')
-    {
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
         return None;
     }
     if !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
@@ -73,11 +67,7 @@ pub fn parse(s: &str) -> Option<Millis> {
         b'Z' | b'z' if i + 1 == b.len() => 0,
         sign @ (b'+' | b'-') => {
             let h = num(i + 1, 2)?;
-            let (m, end) = if b.get(i + 3) == Some(&b':') {
-                (num(i + 4, 2)?, i + 6)
-            } else {
-                (num(i + 3, 2)?, i + 5)
-            };
+            let (m, end) = if b.get(i + 3) == Some(&b':') { (num(i + 4, 2)?, i + 6) } else { (num(i + 3, 2)?, i + 5) };
             if end != b.len() || h > 23 || m > 59 {
                 return None;
             }
@@ -143,15 +133,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
 }
 
 #[cfg(test)]

@@ -30,24 +30,14 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::BadRequest {
-            code,
-            message: message.into(),
-            violations: Vec::new(),
-        }
+        AppError::BadRequest { code, message: message.into(), violations: Vec::new() }
     }
 
     pub fn into_response(self) -> Response {
         let (status, body) = match &self {
-            AppError::BadRequest {
-                code,
-                message,
-                violations,
-            } => {
-                let vs: Vec<Value> = violations
-                    .iter()
-                    .map(|v| json!({"path": v.path, "code": v.code, "message": v.message}))
-                    .collect();
+            AppError::BadRequest { code, message, violations } => {
+                let vs: Vec<Value> =
+                    violations.iter().map(|v| json!({"path": v.path, "code": v.code, "message": v.message})).collect();
                 let mut body = error_body(code, message);
                 if !vs.is_empty() {
                     body["violations"] = Value::Array(vs);
@@ -56,19 +46,12 @@ impl AppError {
             }
             AppError::Unauthorized { code, message } => (401, error_body(code, message)),
             AppError::NotFound => (404, error_body("not_found", "no such endpoint")),
-            AppError::MethodNotAllowed { allowed } => (
-                405,
-                error_body(
-                    "method_not_allowed",
-                    &["this endpoint accepts ", allowed].concat(),
-                ),
-            ),
+            AppError::MethodNotAllowed { allowed } => {
+                (405, error_body("method_not_allowed", &["this endpoint accepts ", allowed].concat()))
+            }
             AppError::Internal(detail) => {
                 worker::console_error!("internal error: {detail}");
-                (
-                    500,
-                    error_body("internal", "the request could not be completed; retry it"),
-                )
+                (500, error_body("internal", "the request could not be completed; retry it"))
             }
         };
         let mut resp = json_response(status, &body);
@@ -84,9 +67,7 @@ fn error_body(code: &str, message: &str) -> Value {
 }
 
 pub fn json_response(status: u16, body: &Value) -> Response {
-    let mut resp = Response::builder()
-        .with_status(status)
-        .fixed(body.to_string().into_bytes());
+    let mut resp = Response::builder().with_status(status).fixed(body.to_string().into_bytes());
     let _ = resp.headers_mut().set("content-type", "application/json");
     resp
 }

@@ -9,7 +9,5 @@ use worker::{Context, Env, Request, Response, Result, event};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    Ok(routes::handle(req, &env)
-        .await
-        .unwrap_or_else(|e| e.into_response()))
+    Ok(routes::handle(req, &env).await.unwrap_or_else(|e| e.into_response()))
 }

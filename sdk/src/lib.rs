@@ -24,18 +24,11 @@ impl Cairn {
     pub fn new(write_key: String, api_host: String) -> Result<Cairn, JsError> {
         let window = web_sys::window().ok_or_else(|| JsError::new("cairn: no window"))?;
         let api_host = if api_host.is_empty() {
-            window
-                .location()
-                .origin()
-                .map_err(|_| JsError::new("cairn: no origin"))?
+            window.location().origin().map_err(|_| JsError::new("cairn: no origin"))?
         } else {
             api_host
         };
-        Ok(Cairn {
-            write_key,
-            api_host,
-            anonymous_id: id::uuid_v4(random_bytes()?),
-        })
+        Ok(Cairn { write_key, api_host, anonymous_id: id::uuid_v4(random_bytes()?) })
     }
 
     #[wasm_bindgen(js_name = anonymousId)]
@@ -105,11 +98,7 @@ fn parse_object(json: &str) -> Result<Map<String, Value>, JsError> {
 
 fn random_bytes() -> Result<[u8; 16], JsError> {
     let mut bytes = [0u8; 16];
-    let crypto = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .ok_or_else(|| JsError::new("cairn: no crypto"))?;
-    crypto
-        .get_random_values_with_u8_array(&mut bytes)
-        .map_err(|_| JsError::new("cairn: getRandomValues failed"))?;
+    let crypto = web_sys::window().and_then(|w| w.crypto().ok()).ok_or_else(|| JsError::new("cairn: no crypto"))?;
+    crypto.get_random_values_with_u8_array(&mut bytes).map_err(|_| JsError::new("cairn: getRandomValues failed"))?;
     Ok(bytes)
 }

@@ -52,20 +52,12 @@ impl Browser {
             .stderr(Stdio::piped())
             .process_group(0)
             .spawn()
-            .map_err(|e| {
-                format!(
-                    "cannot start {} (install chromium or set CAIRN_CHROMIUM): {e}",
-                    chromium_path()
-                )
-            })?;
+            .map_err(|e| format!("cannot start {} (install chromium or set CAIRN_CHROMIUM): {e}", chromium_path()))?;
         // Chromium prints "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID".
         let stderr = child.stderr.take().ok_or("no stderr")?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for line in BufReader::new(stderr)
-                .lines()
-                .map_while(std::result::Result::ok)
-            {
+            for line in BufReader::new(stderr).lines().map_while(std::result::Result::ok) {
                 if let Some(url) = line.strip_prefix("DevTools listening on ") {
                     let _ = tx.send(url.to_owned());
                 }
@@ -78,12 +70,7 @@ impl Browser {
                 return Err("chromium did not open its DevTools port within 30 s".into());
             }
         };
-        let port = browser_ws
-            .trim_start_matches("ws://")
-            .split(['/', ':'])
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned();
+        let port = browser_ws.trim_start_matches("ws://").split(['/', ':']).nth(1).unwrap_or_default().to_owned();
         let page_ws = crate::wait_for("chromium's first page", Duration::from_secs(10), || {
             let list = crate::http::get(&format!("http://127.0.0.1:{port}/json/list"), &[]).ok()?;
             list.body
@@ -101,17 +88,10 @@ impl Browser {
             }
         };
         let host = format!("127.0.0.1:{port}");
-        let stream =
-            TcpStream::connect(&host).map_err(|e| format!("cannot connect to chromium: {e}"))?;
-        let (ws, _) = tungstenite::client(page_ws.as_str(), stream)
-            .map_err(|e| format!("DevTools handshake failed: {e}"))?;
-        let mut b = Browser {
-            child: Some(child),
-            profile,
-            ws,
-            next_id: 0,
-            events: Vec::new(),
-        };
+        let stream = TcpStream::connect(&host).map_err(|e| format!("cannot connect to chromium: {e}"))?;
+        let (ws, _) =
+            tungstenite::client(page_ws.as_str(), stream).map_err(|e| format!("DevTools handshake failed: {e}"))?;
+        let mut b = Browser { child: Some(child), profile, ws, next_id: 0, events: Vec::new() };
         b.call("Page.enable", json!({}))?;
         b.call("Runtime.enable", json!({}))?;
         b.call("Network.enable", json!({}))?;
@@ -123,18 +103,13 @@ impl Browser {
         self.next_id += 1;
         let id = self.next_id;
         let msg = json!({"id": id, "method": method, "params": params});
-        self.ws
-            .send(Message::text(msg.to_string()))
-            .map_err(|e| format!("{method}: {e}"))?;
+        self.ws.send(Message::text(msg.to_string())).map_err(|e| format!("{method}: {e}"))?;
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             let frame = match self.ws.read() {
                 Ok(f) => f,
                 Err(tungstenite::Error::Io(e))
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
+                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
                 {
                     continue;
                 }
@@ -159,16 +134,12 @@ impl Browser {
 
     /// Evaluates `expression` in the page (awaiting a promise) and returns its JSON value.
     pub fn eval(&mut self, expression: &str) -> Result<Value> {
-        let r = self.call(
-            "Runtime.evaluate",
-            json!({"expression": expression, "awaitPromise": true, "returnByValue": true}),
-        )?;
+        let r = self
+            .call("Runtime.evaluate", json!({"expression": expression, "awaitPromise": true, "returnByValue": true}))?;
         if let Some(ex) = r.get("exceptionDetails") {
             return Err(format!(
                 "`{expression}` threw: {}",
-                ex["exception"]["description"]
-                    .as_str()
-                    .unwrap_or(&ex.to_string())
+                ex["exception"]["description"].as_str().unwrap_or(&ex.to_string())
             ));
         }
         Ok(r["result"]["value"].clone())
@@ -180,11 +151,9 @@ impl Browser {
         if let Some(err) = r.get("errorText") {
             return Err(format!("cannot open {url}: {err}"));
         }
-        crate::wait_for("the page to load", Duration::from_secs(30), || {
-            match self.eval("document.readyState") {
-                Ok(s) if s == "complete" => Some(()),
-                _ => None,
-            }
+        crate::wait_for("the page to load", Duration::from_secs(30), || match self.eval("document.readyState") {
+            Ok(s) if s == "complete" => Some(()),
+            _ => None,
         })
     }
 
@@ -215,11 +184,7 @@ impl Browser {
             .events
             .iter()
             .filter(|e| e["method"] == "Network.requestWillBeSent")
-            .filter(|e| {
-                e["params"]["request"]["url"]
-                    .as_str()
-                    .is_some_and(|u| u.contains(needle))
-            })
+            .filter(|e| e["params"]["request"]["url"].as_str().is_some_and(|u| u.contains(needle)))
             .map(|e| e["params"]["request"].clone())
             .collect())
     }

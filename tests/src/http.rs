@@ -12,33 +12,19 @@ pub struct Reply {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
 }
 
 fn reply(r: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Reply> {
     let mut r = r.map_err(|e| format!("request failed: {e}"))?;
     let status = r.status().as_u16();
-    let text = r
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| format!("cannot read the body: {e}"))?;
-    Ok(Reply {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-    })
+    let text = r.body_mut().read_to_string().map_err(|e| format!("cannot read the body: {e}"))?;
+    Ok(Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) })
 }
 
 /// `GET` with the admin token.
 pub fn admin_get(url: &str) -> Result<Reply> {
-    reply(
-        agent()
-            .get(url)
-            .header("authorization", &format!("Bearer {DEV_ADMIN_TOKEN}"))
-            .call(),
-    )
+    reply(agent().get(url).header("authorization", &format!("Bearer {DEV_ADMIN_TOKEN}")).call())
 }
 
 /// `GET` with the given headers.

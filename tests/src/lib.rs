@@ -13,21 +13,15 @@ pub type Result<T> = std::result::Result<T, String>;
 
 /// The checkout's root folder.
 pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(std::path::Path::to_path_buf).unwrap_or_default()
 }
 
 /// A fresh, empty folder for one test run's state; removed by its owner.
 pub fn scratch_dir(what: &str) -> Result<std::path::PathBuf> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "cairn-{what}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("cairn-{what}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     Ok(dir)
@@ -35,17 +29,12 @@ pub fn scratch_dir(what: &str) -> Result<std::path::PathBuf> {
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> Result<u16> {
-    let l =
-        std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no free port: {e}"))?;
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no free port: {e}"))?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
 /// Polls `f` every 100 ms until it returns `Some`, or fails after `timeout`.
-pub fn wait_for<T>(
-    what: &str,
-    timeout: std::time::Duration,
-    mut f: impl FnMut() -> Option<T>,
-) -> Result<T> {
+pub fn wait_for<T>(what: &str, timeout: std::time::Duration, mut f: impl FnMut() -> Option<T>) -> Result<T> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         if let Some(v) = f() {
@@ -65,12 +54,7 @@ pub(crate) fn reap_with_this_process(child: &std::process::Child) {
     use std::os::unix::process::CommandExt;
     let script = "while kill -0 \"$0\" 2>/dev/null; do sleep 1; done; kill -TERM -- \"-$1\" 2>/dev/null; sleep 3; kill -KILL -- \"-$1\" 2>/dev/null";
     let _ = std::process::Command::new("sh")
-        .args([
-            "-c",
-            script,
-            &std::process::id().to_string(),
-            &child.id().to_string(),
-        ])
+        .args(["-c", script, &std::process::id().to_string(), &child.id().to_string()])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -81,9 +65,7 @@ pub(crate) fn reap_with_this_process(child: &std::process::Child) {
 /// Sends SIGTERM to a process group, then SIGKILL if it is still there.
 pub(crate) fn stop_process_group(child: &mut std::process::Child) {
     let group = format!("-{}", child.id());
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", "--", &group])
-        .status();
+    let _ = std::process::Command::new("kill").args(["-TERM", "--", &group]).status();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while std::time::Instant::now() < deadline {
         if matches!(child.try_wait(), Ok(Some(_))) {
@@ -91,8 +73,6 @@ pub(crate) fn stop_process_group(child: &mut std::process::Child) {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let _ = std::process::Command::new("kill")
-        .args(["-KILL", "--", &group])
-        .status();
+    let _ = std::process::Command::new("kill").args(["-KILL", "--", &group]).status();
     let _ = child.wait();
 }

@@ -8,10 +8,7 @@ use std::time::Duration;
 
 use std::os::unix::process::CommandExt;
 
-use crate::{
-    Result, free_port, reap_with_this_process, scratch_dir, stop_process_group, wait_for,
-    workspace_root,
-};
+use crate::{Result, free_port, reap_with_this_process, scratch_dir, stop_process_group, wait_for, workspace_root};
 
 pub struct Worker {
     child: Option<Child>,
@@ -22,9 +19,7 @@ pub struct Worker {
 
 fn wrangler() -> Command {
     let mut c = Command::new("wrangler");
-    c.current_dir(workspace_root().join("edge-worker"))
-        .env("WRANGLER_SEND_METRICS", "false")
-        .env("CI", "true");
+    c.current_dir(workspace_root().join("edge-worker")).env("WRANGLER_SEND_METRICS", "false").env("CI", "true");
     c
 }
 
@@ -53,10 +48,7 @@ impl Worker {
     pub fn start() -> Result<Worker> {
         let state = scratch_dir("wrangler")?;
         run_wrangler(&["d1", "migrations", "apply", "DB", "--local"], &state)?;
-        run_wrangler(
-            &["d1", "execute", "DB", "--local", "--file", "seed/dev.sql"],
-            &state,
-        )?;
+        run_wrangler(&["d1", "execute", "DB", "--local", "--file", "seed/dev.sql"], &state)?;
         let port = free_port()?;
         let inspector = free_port()?;
         let log = state.with_extension("log");
@@ -81,33 +73,17 @@ impl Worker {
             .spawn()
             .map_err(|e| format!("cannot start wrangler dev: {e}"))?;
         reap_with_this_process(&child);
-        let mut worker = Worker {
-            child: Some(child),
-            base_url: format!("http://127.0.0.1:{port}"),
-            state,
-            log,
-        };
+        let mut worker = Worker { child: Some(child), base_url: format!("http://127.0.0.1:{port}"), state, log };
         let health = format!("{}/healthz", worker.base_url);
-        let ready = wait_for(
-            "wrangler dev to answer /healthz",
-            Duration::from_secs(90),
-            || {
-                if let Some(Ok(Some(status))) = worker.child.as_mut().map(Child::try_wait) {
-                    return Some(Err(format!("wrangler dev exited early ({status})")));
-                }
-                ureq::get(&health)
-                    .call()
-                    .ok()
-                    .filter(|r| r.status() == 200)
-                    .map(|_| Ok(()))
-            },
-        );
+        let ready = wait_for("wrangler dev to answer /healthz", Duration::from_secs(90), || {
+            if let Some(Ok(Some(status))) = worker.child.as_mut().map(Child::try_wait) {
+                return Some(Err(format!("wrangler dev exited early ({status})")));
+            }
+            ureq::get(&health).call().ok().filter(|r| r.status() == 200).map(|_| Ok(()))
+        });
         match ready.and_then(|r| r) {
             Ok(()) => Ok(worker),
-            Err(e) => Err(format!(
-                "{e}\n--- wrangler dev log ---\n{}",
-                worker.log_tail()
-            )),
+            Err(e) => Err(format!("{e}\n--- wrangler dev log ---\n{}", worker.log_tail())),
         }
     }
 

@@ -14,16 +14,8 @@ pub const DEMO_WRITE_KEY: &str = "cairn_demo_key";
 pub const DEV_ADMIN_TOKEN: &str = "cairn_dev_admin";
 
 /// Crates that must never reach `cairn-core`: it stays pure and portable.
-const FORBIDDEN_IN_CORE: &[&str] = &[
-    "wasm-bindgen",
-    "js-sys",
-    "web-sys",
-    "worker",
-    "worker-sys",
-    "gloo",
-    "serde-wasm-bindgen",
-    "getrandom",
-];
+const FORBIDDEN_IN_CORE: &[&str] =
+    &["wasm-bindgen", "js-sys", "web-sys", "worker", "worker-sys", "gloo", "serde-wasm-bindgen", "getrandom"];
 
 pub fn all(ws: &Workspace, tools: &Tools) -> Result<()> {
     sdk(ws, tools)?;
@@ -41,21 +33,10 @@ fn cargo_wasm(ws: &Workspace, tools: &Tools) -> Command {
 fn sdk(ws: &Workspace, tools: &Tools) -> Result<()> {
     step("build: browser SDK (cairn-sdk -> wasm32)");
     cmd::run(
-        cargo_wasm(ws, tools).args([
-            "build",
-            "--package",
-            "cairn-sdk",
-            "--release",
-            "--target",
-            TARGET,
-        ]),
+        cargo_wasm(ws, tools).args(["build", "--package", "cairn-sdk", "--release", "--target", TARGET]),
         "building the SDK",
     )?;
-    let wasm = tools
-        .wasm
-        .target_dir(ws)
-        .join(TARGET)
-        .join("release/cairn_sdk.wasm");
+    let wasm = tools.wasm.target_dir(ws).join(TARGET).join("release/cairn_sdk.wasm");
     let bindgen_out = ws.path("target/sdk-bindgen");
     cmd::run(
         Command::new(&tools.wasm_bindgen)
@@ -65,8 +46,7 @@ fn sdk(ws: &Workspace, tools: &Tools) -> Result<()> {
         "wasm-bindgen for the SDK",
     )?;
     let out = ws.path("www-demo/public/sdk");
-    std::fs::create_dir_all(&out)
-        .map_err(|e| Error::Failed(format!("cannot create {}: {e}", out.display())))?;
+    std::fs::create_dir_all(&out).map_err(|e| Error::Failed(format!("cannot create {}: {e}", out.display())))?;
     cmd::run(
         Command::new(tools.node_bin.join("wasm-opt"))
             .env("PATH", tools.path_env())
@@ -103,44 +83,34 @@ fn worker(ws: &Workspace, tools: &Tools) -> Result<()> {
 }
 
 fn copy(from: &Path, to: &Path) -> Result<()> {
-    std::fs::copy(from, to).map(drop).map_err(|e| {
-        Error::Failed(format!(
-            "cannot copy {} to {}: {e}",
-            from.display(),
-            to.display()
-        ))
-    })
+    std::fs::copy(from, to)
+        .map(drop)
+        .map_err(|e| Error::Failed(format!("cannot copy {} to {}: {e}", from.display(), to.display())))
 }
 
 pub fn parse_port(args: &[String]) -> Result<u16> {
     match args {
         [] => Ok(DEFAULT_PORT),
-        [flag, n] if flag == "--port" => n.parse().ok().filter(|&p: &u16| p > 0).ok_or_else(|| {
-            Error::Usage(format!("--port takes a number from 1 to 65535, got `{n}`"))
-        }),
-        [other, ..] => Err(Error::Usage(format!(
-            "unexpected argument `{other}` (demo takes only --port N)"
-        ))),
+        [flag, n] if flag == "--port" => n
+            .parse()
+            .ok()
+            .filter(|&p: &u16| p > 0)
+            .ok_or_else(|| Error::Usage(format!("--port takes a number from 1 to 65535, got `{n}`"))),
+        [other, ..] => Err(Error::Usage(format!("unexpected argument `{other}` (demo takes only --port N)"))),
     }
 }
 
 fn wrangler(ws: &Workspace, tools: &Tools) -> Command {
     let mut c = Command::new(tools.node_bin.join("wrangler"));
-    c.current_dir(ws.path("edge-worker"))
-        .env("PATH", tools.path_env())
-        .env("WRANGLER_SEND_METRICS", "false");
+    c.current_dir(ws.path("edge-worker")).env("PATH", tools.path_env()).env("WRANGLER_SEND_METRICS", "false");
     c
 }
 
 /// Local D1: migrations, then the demo source.
 fn prepare_local_db(ws: &Workspace, tools: &Tools) -> Result<()> {
-    step(
-        "demo: applying D1 migrations and seeding the demo source (local state in edge-worker/.wrangler)",
-    );
+    step("demo: applying D1 migrations and seeding the demo source (local state in edge-worker/.wrangler)");
     cmd::run(
-        wrangler(ws, tools)
-            .args(["d1", "migrations", "apply", "DB", "--local"])
-            .env("CI", "true"),
+        wrangler(ws, tools).args(["d1", "migrations", "apply", "DB", "--local"]).env("CI", "true"),
         "applying D1 migrations",
     )?;
     cmd::run(
@@ -171,10 +141,7 @@ pub fn demo(ws: &Workspace, tools: &Tools, port: u16) -> Result<()> {
          \x20 admin API      {base}/admin/events  (Authorization: Bearer {DEV_ADMIN_TOKEN})\n\
          \x20 stop with Ctrl-C\n"
     );
-    cmd::run(
-        wrangler(ws, tools).args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()]),
-        "wrangler dev",
-    )
+    cmd::run(wrangler(ws, tools).args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()]), "wrangler dev")
 }
 
 pub fn test(ws: &Workspace, tools: &Tools) -> Result<()> {
@@ -182,9 +149,7 @@ pub fn test(ws: &Workspace, tools: &Tools) -> Result<()> {
     core_boundary(ws, tools)?;
     step("test: cargo fmt --check");
     cmd::run(
-        Command::new("cargo")
-            .current_dir(&ws.root)
-            .args(["fmt", "--all", "--", "--check"]),
+        Command::new("cargo").current_dir(&ws.root).args(["fmt", "--all", "--", "--check"]),
         "cargo fmt --check (run `cargo fmt` to fix)",
     )?;
     step("test: cargo clippy --all-targets -- -D warnings");
@@ -226,25 +191,13 @@ fn core_boundary(ws: &Workspace, tools: &Tools) -> Result<()> {
         "{p}",
     ]))
     .ok_or_else(|| Error::Failed("cargo tree failed for cairn-core".into()))?;
-    let bad: Vec<&str> = tree
-        .lines()
-        .filter(|l| FORBIDDEN_IN_CORE.contains(&l.split(' ').next().unwrap_or_default()))
-        .collect();
+    let bad: Vec<&str> =
+        tree.lines().filter(|l| FORBIDDEN_IN_CORE.contains(&l.split(' ').next().unwrap_or_default())).collect();
     if !bad.is_empty() {
-        return fail(format!(
-            "cairn-core must not depend on runtime crates, but it pulls in: {}",
-            bad.join(", ")
-        ));
+        return fail(format!("cairn-core must not depend on runtime crates, but it pulls in: {}", bad.join(", ")));
     }
     cmd::run(
-        cargo_wasm(ws, tools).args([
-            "build",
-            "--package",
-            "cairn-core",
-            "--release",
-            "--target",
-            TARGET,
-        ]),
+        cargo_wasm(ws, tools).args(["build", "--package", "cairn-core", "--release", "--target", TARGET]),
         "building cairn-core for wasm32",
     )
 }

@@ -69,10 +69,7 @@ fn main() -> ExitCode {
 
 fn no_args(args: &[String]) -> Result<(), Error> {
     match args.get(1) {
-        Some(extra) => Err(Error::Usage(format!(
-            "`{}` takes no argument, got `{extra}`",
-            args[0]
-        ))),
+        Some(extra) => Err(Error::Usage(format!("`{}` takes no argument, got `{extra}`", args[0]))),
         None => Ok(()),
     }
 }

@@ -28,9 +28,7 @@ impl Tools {
     /// A PATH with the npm tools (and so Node 22) first.
     pub fn path_env(&self) -> std::ffi::OsString {
         let mut paths = vec![self.node_bin.clone()];
-        paths.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
+        paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
         std::env::join_paths(paths).unwrap_or_default()
     }
 }
@@ -48,28 +46,11 @@ pub fn run(ws: &Workspace) -> Result<Tools> {
     let node_bin = npm_tools(ws)?;
     let tools_dir = tools_dir();
     let wasm_bindgen_version = locked_version(ws, "wasm-bindgen")?;
-    let wasm_bindgen = cargo_tool(
-        &tools_dir,
-        "wasm-bindgen-cli",
-        &wasm_bindgen_version,
-        "wasm-bindgen",
-    )?;
-    let worker_build = cargo_tool(
-        &tools_dir,
-        "worker-build",
-        WORKER_BUILD_VERSION,
-        "worker-build",
-    )?;
+    let wasm_bindgen = cargo_tool(&tools_dir, "wasm-bindgen-cli", &wasm_bindgen_version, "wasm-bindgen")?;
+    let worker_build = cargo_tool(&tools_dir, "worker-build", WORKER_BUILD_VERSION, "worker-build")?;
     let chromium = browser_binary("CAIRN_CHROMIUM", &["chromium", "chromium-browser"])?;
     let chromedriver = browser_binary("CAIRN_CHROMEDRIVER", &["chromedriver"])?;
-    Ok(Tools {
-        wasm,
-        wasm_bindgen,
-        worker_build,
-        node_bin,
-        chromium,
-        chromedriver,
-    })
+    Ok(Tools { wasm, wasm_bindgen, worker_build, node_bin, chromium, chromedriver })
 }
 
 /// Debian packages: the wasm32 compiler when no wasm32 std is available, and
@@ -96,10 +77,7 @@ fn apt_packages() -> Result<()> {
     }
     let root = cmd::output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
     let sudo: &[&str] = if root { &[] } else { &["sudo"] };
-    step(&format!(
-        "setup: installing Debian packages {} (wasm32 compiler, headless browser)",
-        missing.join(" ")
-    ));
+    step(&format!("setup: installing Debian packages {} (wasm32 compiler, headless browser)", missing.join(" ")));
     let apt = |args: &[&str]| {
         let mut c = Command::new(sudo.first().copied().unwrap_or("apt-get"));
         if !sudo.is_empty() {
@@ -122,28 +100,19 @@ fn npm_tools(ws: &Workspace) -> Result<PathBuf> {
     let want = format!("{:016x}", fnv1a(&lock));
     let stamp = ws.path("node_modules/.cairn-lock-hash");
     let node_bin = ws.path("node_modules/.bin");
-    let complete = ["wrangler", "node", "wasm-opt", "esbuild"]
-        .iter()
-        .all(|b| node_bin.join(b).exists());
+    let complete = ["wrangler", "node", "wasm-opt", "esbuild"].iter().all(|b| node_bin.join(b).exists());
     if complete && std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) {
         return Ok(node_bin);
     }
     if which("npm").is_none() {
-        return fail(
-            "npm is needed to install wrangler and Node 22: install Node.js (any version >= 18) with npm",
-        );
+        return fail("npm is needed to install wrangler and Node 22: install Node.js (any version >= 18) with npm");
     }
-    step(
-        "setup: installing npm tools from package-lock.json (wrangler, Node 22, binaryen, esbuild)",
-    );
+    step("setup: installing npm tools from package-lock.json (wrangler, Node 22, binaryen, esbuild)");
     cmd::run(
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&ws.root),
+        Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&ws.root),
         "npm ci",
     )?;
-    std::fs::write(&stamp, want)
-        .map_err(|e| cmd::Error::Failed(format!("cannot write {}: {e}", stamp.display())))?;
+    std::fs::write(&stamp, want).map_err(|e| cmd::Error::Failed(format!("cannot write {}: {e}", stamp.display())))?;
     Ok(node_bin)
 }
 
@@ -167,24 +136,15 @@ fn cargo_tool(tools_dir: &Path, krate: &str, version: &str, bin: &str) -> Result
     if reported.contains(version) {
         return Ok(path);
     }
-    step(&format!(
-        "setup: installing {krate} {version} (takes a few minutes once)"
-    ));
+    step(&format!("setup: installing {krate} {version} (takes a few minutes once)"));
     let install = |locked: bool| {
         let mut c = Command::new("cargo");
-        c.args(["install", krate, "--version", version, "--root"])
-            .arg(&root);
+        c.args(["install", krate, "--version", version, "--root"]).arg(&root);
         if locked {
             c.arg("--locked");
         }
         // A wasm toolchain override must not leak into a host build.
-        for var in [
-            "RUSTC",
-            "RUSTC_BOOTSTRAP",
-            "CARGO_UNSTABLE_BUILD_STD",
-            "CARGO_TARGET_DIR",
-            "CARGO_BUILD_TARGET",
-        ] {
+        for var in ["RUSTC", "RUSTC_BOOTSTRAP", "CARGO_UNSTABLE_BUILD_STD", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET"] {
             c.env_remove(var);
         }
         cmd::run(&mut c, &format!("cargo install {krate}"))
@@ -207,32 +167,24 @@ fn locked_version(ws: &Workspace, package: &str) -> Result<String> {
         .find(&needle)
         .map(|i| i + needle.len())
         .ok_or_else(|| cmd::Error::Failed(format!("{package} is not in Cargo.lock")))?;
-    Ok(lock[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned())
+    Ok(lock[start..].split('"').next().unwrap_or_default().to_owned())
 }
 
 fn browser_binary(env: &str, names: &[&str]) -> Result<PathBuf> {
     if let Some(p) = std::env::var_os(env) {
         return Ok(PathBuf::from(p));
     }
-    names.iter().find_map(|n| which(n)).map_or_else(
-        || fail(format!("{} not found; install it or set {env}", names[0])),
-        Ok,
-    )
+    names
+        .iter()
+        .find_map(|n| which(n))
+        .map_or_else(|| fail(format!("{} not found; install it or set {env}", names[0])), Ok)
 }
 
 pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }

@@ -30,10 +30,7 @@ impl Wasm {
     pub fn detect() -> Option<Wasm> {
         if default_rustc_has_wasm_std() {
             Some(Wasm::Installed)
-        } else if [DEBIAN_RUSTC, DEBIAN_WASM_LD, DEBIAN_STD_SRC]
-            .iter()
-            .all(|p| Path::new(p).exists())
-        {
+        } else if [DEBIAN_RUSTC, DEBIAN_WASM_LD, DEBIAN_STD_SRC].iter().all(|p| Path::new(p).exists()) {
             Some(Wasm::DebianBuildStd)
         } else {
             None
@@ -72,15 +69,8 @@ fn default_rustc_has_wasm_std() -> bool {
     let Some(sysroot) = cmd::output(Command::new("rustc").args(["--print", "sysroot"])) else {
         return false;
     };
-    let lib = Path::new(sysroot.trim())
-        .join("lib/rustlib")
-        .join(TARGET)
-        .join("lib");
+    let lib = Path::new(sysroot.trim()).join("lib/rustlib").join(TARGET).join("lib");
     std::fs::read_dir(lib)
-        .map(|entries| {
-            entries
-                .flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
-        })
+        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libcore-")))
         .unwrap_or(false)
 }

@@ -38,25 +38,18 @@ struct EventsQuery {
 /// `GET /admin/events?userId=&anonymousId=&messageId=&limit=`: newest first.
 pub async fn events(req: Request, env: &Env) -> AppResult<Response> {
     authorize(&req, env)?;
-    let q: EventsQuery = req.query().map_err(|_| {
-        AppError::bad_request("invalid_query", "the query string could not be read")
-    })?;
+    let q: EventsQuery =
+        req.query().map_err(|_| AppError::bad_request("invalid_query", "the query string could not be read"))?;
     let limit = match q.limit.as_deref() {
         None => 100,
         Some(s) => s
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| {
-                AppError::bad_request("invalid_limit", "limit must be an integer from 1 to 1000")
-            })?,
+            .ok_or_else(|| AppError::bad_request("invalid_limit", "limit must be an integer from 1 to 1000"))?,
     };
-    let filter = store::events::Filter {
-        user_id: q.user_id,
-        anonymous_id: q.anonymous_id,
-        message_id: q.message_id,
-        limit,
-    };
+    let filter =
+        store::events::Filter { user_id: q.user_id, anonymous_id: q.anonymous_id, message_id: q.message_id, limit };
     let events = store::events::list(&env.d1("DB")?, &filter).await?;
     Ok(json_response(200, &json!({"events": events})))
 }

@@ -20,9 +20,8 @@ pub async fn insert(db: &D1Database, source_id: &str, messages: &[Message]) -> R
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
         let placeholders: Vec<String> = (0..chunk.len())
             .map(|row| {
-                let cols: Vec<String> = (1..=COLUMNS)
-                    .map(|c| ["?", &(row * COLUMNS + c).to_string()].concat())
-                    .collect();
+                let cols: Vec<String> =
+                    (1..=COLUMNS).map(|c| ["?", &(row * COLUMNS + c).to_string()].concat()).collect();
                 ["(", &cols.join(","), ")"].concat()
             })
             .collect();
@@ -71,11 +70,7 @@ pub async fn list(db: &D1Database, f: &Filter) -> Result<Vec<Value>> {
     // Only the filters given become conditions, so SQLite can use an index.
     let mut conditions = Vec::new();
     let mut params = Vec::new();
-    for (column, value) in [
-        ("user_id", &f.user_id),
-        ("anonymous_id", &f.anonymous_id),
-        ("message_id", &f.message_id),
-    ] {
+    for (column, value) in [("user_id", &f.user_id), ("anonymous_id", &f.anonymous_id), ("message_id", &f.message_id)] {
         if let Some(v) = value {
             params.push(text(v));
             conditions.push([column, " = ?", &params.len().to_string()].concat());
@@ -88,14 +83,6 @@ pub async fn list(db: &D1Database, f: &Filter) -> Result<Vec<Value>> {
         sql.push_str(&conditions.join(" AND "));
     }
     sql.push_str(&[" ORDER BY seq DESC LIMIT ?", &params.len().to_string()].concat());
-    let rows = db
-        .prepare(sql)
-        .bind(&params)?
-        .all()
-        .await?
-        .results::<Row>()?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| serde_json::from_str(&r.payload).ok())
-        .collect())
+    let rows = db.prepare(sql).bind(&params)?.all().await?.results::<Row>()?;
+    Ok(rows.into_iter().filter_map(|r| serde_json::from_str(&r.payload).ok()).collect())
 }
