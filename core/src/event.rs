@@ -163,7 +163,11 @@ pub fn normalize(
     };
     let kind = match (kind, declared) {
         (Some(route), Some(body)) if route != body => {
-            v.push(Violation::new(at("type"), "type_mismatch", ["this endpoint takes ", route.as_str(), " calls"].concat()));
+            v.push(Violation::new(
+                at("type"),
+                "type_mismatch",
+                ["this endpoint takes ", route.as_str(), " calls"].concat(),
+            ));
             route
         }
         (Some(k), _) | (None, Some(k)) => k,
@@ -230,8 +234,11 @@ pub fn normalize(
         }
     };
     let event = if kind == Kind::Track { text("event", true) } else { None };
-    let (name, category) =
-        if matches!(kind, Kind::Page | Kind::Screen) { (text("name", false), text("category", false)) } else { (None, None) };
+    let (name, category) = if matches!(kind, Kind::Page | Kind::Screen) {
+        (text("name", false), text("category", false))
+    } else {
+        (None, None)
+    };
 
     let mut map = |field: &str| -> Map<String, Value> {
         match obj.remove(field) {

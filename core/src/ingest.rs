@@ -58,7 +58,9 @@ impl RequestError {
     pub fn too_large(call: Call) -> Self {
         match call {
             Call::Single(_) => RequestError::new(413, "event_too_large", "a call may be at most 32 KB (32768 bytes)"),
-            Call::Batch => RequestError::new(413, "batch_too_large", "a batch request may be at most 500 KB (512000 bytes)"),
+            Call::Batch => {
+                RequestError::new(413, "batch_too_large", "a batch request may be at most 500 KB (512000 bytes)")
+            }
         }
     }
 }
@@ -71,22 +73,25 @@ pub struct Rejected {
     pub violations: Vec<Violation>,
 }
 
-/// A request that passed: the messages to store and, for a batch, those left out.
+/// A request body that parsed: JSON, an object, within the size limit.
 #[derive(Debug)]
-pub struct Parsed {
+pub struct Body {
+    call: Call,
+    obj: Map<String, Value>,
     /// `writeKey` from the body, when the client sent it there.
     pub write_key: Option<String>,
+}
+
+/// Messages of a request: those to store and, for a batch, those left out.
+#[derive(Debug, Default)]
+pub struct Parsed {
     pub accepted: Vec<Message>,
     pub rejected: Vec<Rejected>,
 }
 
-/// Parses one request body of `call`.
-///
-/// A single call that violates the Spec refuses the request (400). In a batch,
-/// each message stands on its own, as with Segment: the valid ones are
-/// accepted (and then stored together, all or none) and the invalid ones are
-/// reported in `rejected`, so one bad message never costs the others.
-pub fn parse_request(call: Call, body: &[u8], received: &Received) -> Result<Parsed, RequestError> {
+/// Checks the size and parses the JSON of a body for `call`. The shell then
+/// authenticates (the write key may be in the body) before [`messages`].
+pub fn parse_body(call: Call, body: &[u8]) -> Result<Body, RequestError> {
     if body.len() > call.max_bytes() {
         return Err(RequestError::too_large(call));
     }
@@ -99,9 +104,20 @@ pub fn parse_request(call: Call, body: &[u8], received: &Received) -> Result<Par
         Some(Value::String(k)) if !k.is_empty() => Some(k),
         _ => None,
     };
+    Ok(Body { call, obj, write_key })
+}
+
+/// The messages of a parsed body.
+///
+/// A single call that violates the Spec refuses the request (400). In a batch,
+/// each message stands on its own, as with Segment: the valid ones are
+/// accepted (and then stored together, all or none) and the invalid ones are
+/// reported in `rejected`, so one bad message never costs the others.
+pub fn messages(body: Body, received: &Received) -> Result<Parsed, RequestError> {
+    let Body { call, mut obj, .. } = body;
     match call {
         Call::Single(kind) => match normalize(Some(kind), Value::Object(obj), received, None) {
-            Ok(m) => Ok(Parsed { write_key, accepted: alloc::vec![m], rejected: Vec::new() }),
+            Ok(m) => Ok(Parsed { accepted: alloc::vec![m], rejected: Vec::new() }),
             Err(violations) => Err(RequestError {
                 violations,
                 ..RequestError::new(400, "invalid_message", "the message does not follow the Spec; see violations")
@@ -121,7 +137,7 @@ pub fn parse_request(call: Call, body: &[u8], received: &Received) -> Result<Par
                 ));
             }
             let shared = Shared::from_envelope(&mut obj);
-            let mut parsed = Parsed { write_key, accepted: Vec::with_capacity(items.len()), rejected: Vec::new() };
+            let mut parsed = Parsed { accepted: Vec::with_capacity(items.len()), rejected: Vec::new() };
             for (index, mut item) in items.into_iter().enumerate() {
                 if json::encoded_len(&item) > MAX_EVENT_BYTES {
                     parsed.rejected.push(Rejected {
@@ -295,10 +311,14 @@ mod tests {
     /// Renders the outcome of a request: accepted messages (type, id, event,
     /// context) and rejections, or the request error.
     fn check(call: Call, body: &str, expect: Expect) {
-        let actual = match parse_request(call, body.as_bytes(), &received()) {
-            Ok(p) => {
+        let parsed = parse_body(call, body.as_bytes()).and_then(|b| {
+            let key = b.write_key.clone();
+            messages(b, &received()).map(|p| (key, p))
+        });
+        let actual = match parsed {
+            Ok((write_key, p)) => {
                 let mut lines = Vec::new();
-                lines.push(format!("writeKey: {:?}", p.write_key));
+                lines.push(format!("writeKey: {write_key:?}"));
                 for m in &p.accepted {
                     lines.push(format!(
                         "accepted {} {} {} sentAt={:?} context={}",
@@ -376,8 +396,13 @@ mod tests {
 
     #[test]
     fn limits_name_themselves() {
-        let big = format!(r#"{{"userId": "u", "event": "E", "properties": {{"s": "{}"}}}}"#, "x".repeat(MAX_EVENT_BYTES));
-        check(Call::Single(Kind::Track), &big, expect!["413 event_too_large: a call may be at most 32 KB (32768 bytes)"]);
+        let big =
+            format!(r#"{{"userId": "u", "event": "E", "properties": {{"s": "{}"}}}}"#, "x".repeat(MAX_EVENT_BYTES));
+        check(
+            Call::Single(Kind::Track),
+            &big,
+            expect!["413 event_too_large: a call may be at most 32 KB (32768 bytes)"],
+        );
         let batch = format!(r#"{{"batch": [{big}, {{"type": "track", "userId": "u", "event": "ok"}}]}}"#);
         check(
             Call::Batch,
@@ -401,20 +426,29 @@ mod tests {
 
     #[test]
     fn hostile_bodies_are_refused_cleanly() {
-        let deep = format!(r#"{{"userId": "u", "event": "E", "properties": {}{}}}"#, "[".repeat(5000), "]".repeat(5000));
-        check(Call::Single(Kind::Track), &deep, expect!["400 invalid_json: the body is not valid JSON: nesting is deeper than 128 levels at line 1 column 171"]);
+        let deep =
+            format!(r#"{{"userId": "u", "event": "E", "properties": {}{}}}"#, "[".repeat(5000), "]".repeat(5000));
+        check(
+            Call::Single(Kind::Track),
+            &deep,
+            expect![
+                "400 invalid_json: the body is not valid JSON: nesting is deeper than 128 levels at line 1 column 171"
+            ],
+        );
         let deep = format!(r#"{{"userId": "u", "event": "E", "properties": {}{}}}"#, "[".repeat(200), "]".repeat(200));
         check(
             Call::Single(Kind::Track),
             &deep,
-            expect!["400 invalid_json: the body is not valid JSON: nesting is deeper than 128 levels at line 1 column 171"],
+            expect![
+                "400 invalid_json: the body is not valid JSON: nesting is deeper than 128 levels at line 1 column 171"
+            ],
         );
         check(
             Call::Single(Kind::Track),
             r#"{"userId": "u", "event": "E", "properties": {"n": 1e999}}"#,
             expect!["400 invalid_json: the body is not valid JSON: number out of range at line 1 column 55"],
         );
-        let r = parse_request(Call::Single(Kind::Track), b"{\"userId\": \"\xc3\x28\", \"event\": \"E\"}", &received());
+        let r = parse_body(Call::Single(Kind::Track), b"{\"userId\": \"\xc3\x28\", \"event\": \"E\"}");
         assert_eq!(r.map(|_| ()).map_err(|e| e.code), Err("invalid_json"));
     }
 
@@ -423,7 +457,13 @@ mod tests {
         let calls: Vec<_> = ["b", "batch", "t", "identify", "x"].iter().map(|s| Call::from_route(s)).collect();
         assert_eq!(
             calls,
-            [Some(Call::Batch), Some(Call::Batch), Some(Call::Single(Kind::Track)), Some(Call::Single(Kind::Identify)), None]
+            [
+                Some(Call::Batch),
+                Some(Call::Batch),
+                Some(Call::Single(Kind::Track)),
+                Some(Call::Single(Kind::Identify)),
+                None
+            ]
         );
     }
 
@@ -436,18 +476,22 @@ mod tests {
 
     #[test]
     fn enrichment_fills_gaps_and_applies_the_ip_policy() {
-        let mut e = Enrichment { ip: Some("203.0.113.77".into()), user_agent: Some("UA/1".into()), ..Enrichment::default() };
+        let mut e =
+            Enrichment { ip: Some("203.0.113.77".into()), user_agent: Some("UA/1".into()), ..Enrichment::default() };
         e.location.insert("country".into(), "DE".into());
-        expect![[r#"{"ip":"203.0.113.0","location":{"country":"DE"},"userAgent":"UA/1"}"#]].assert_eq(&enriched("{}", &e));
+        expect![[r#"{"ip":"203.0.113.0","location":{"country":"DE"},"userAgent":"UA/1"}"#]]
+            .assert_eq(&enriched("{}", &e));
         expect![[r#"{"ip":"2001:db8:85a3::","location":{"city":"Rome"},"userAgent":"Mine"}"#]].assert_eq(&enriched(
             r#"{"ip": "2001:db8:85a3:8d3:1319:8a2e:370:7348", "userAgent": "Mine", "location": {"city": "Rome"}}"#,
             &e,
         ));
         e.ip_policy = IpPolicy::Keep;
-        expect![[r#"{"ip":"203.0.113.77","location":{"country":"DE"},"userAgent":"UA/1"}"#]].assert_eq(&enriched("{}", &e));
+        expect![[r#"{"ip":"203.0.113.77","location":{"country":"DE"},"userAgent":"UA/1"}"#]]
+            .assert_eq(&enriched("{}", &e));
         e.ip_policy = IpPolicy::Drop;
         expect![[r#"{"location":{"country":"DE"},"userAgent":"UA/1"}"#]].assert_eq(&enriched("{}", &e));
         e.ip_policy = IpPolicy::Truncate;
-        expect![[r#"{"location":{"country":"DE"},"userAgent":"UA/1"}"#]].assert_eq(&enriched(r#"{"ip": "not an ip"}"#, &e));
+        expect![[r#"{"location":{"country":"DE"},"userAgent":"UA/1"}"#]]
+            .assert_eq(&enriched(r#"{"ip": "not an ip"}"#, &e));
     }
 }

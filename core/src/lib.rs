@@ -13,6 +13,7 @@ pub mod event;
 pub mod id;
 pub mod ingest;
 pub mod json;
+pub mod source;
 pub mod time;
 
 pub use event::{Kind, Message, Violation};

@@ -3,6 +3,7 @@
 
 mod error;
 mod routes;
+mod runtime;
 mod store;
 
 use worker::{Context, Env, Request, Response, Result, event};

@@ -1,12 +1,13 @@
 //! The admin API (`/admin/...`): bearer-token protected, JSON in and out.
 
-use cairn_core::auth;
+use cairn_core::{auth, source};
 use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
 use crate::error::{AppError, AppResult, json_response};
-use crate::store;
+use crate::store::sources::Source;
+use crate::{runtime, store};
 
 /// Checks the bearer token against the `ADMIN_TOKEN` secret in constant time.
 fn authorize(req: &Request, env: &Env) -> AppResult<()> {
@@ -18,10 +19,10 @@ fn authorize(req: &Request, env: &Env) -> AppResult<()> {
     let header = req.headers().get("authorization")?;
     let given = header.as_deref().and_then(auth::bearer_token).unwrap_or("");
     if expected.is_empty() || !auth::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        return Err(AppError::Unauthorized {
-            code: "unauthorized",
-            message: "a valid admin token is required (Authorization: Bearer <token>)",
-        });
+        return Err(AppError::unauthorized(
+            "unauthorized",
+            "a valid admin token is required (Authorization: Bearer <token>)",
+        ));
     }
     Ok(())
 }
@@ -52,4 +53,32 @@ pub async fn events(req: Request, env: &Env) -> AppResult<Response> {
         store::events::Filter { user_id: q.user_id, anonymous_id: q.anonymous_id, message_id: q.message_id, limit };
     let events = store::events::list(&env.d1("DB")?, &filter).await?;
     Ok(json_response(200, &json!({"events": events})))
+}
+
+/// `GET /admin/sources`
+pub async fn list_sources(req: Request, env: &Env) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let sources = store::sources::list(&env.d1("DB")?).await?;
+    Ok(json_response(200, &json!({"sources": sources.iter().map(Source::to_json).collect::<Vec<_>>()})))
+}
+
+/// `POST /admin/sources` `{"name", "allowedOrigins"?, "settings"?}`: creates a
+/// source with a fresh write key.
+pub async fn create_source(mut req: Request, env: &Env) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let bytes = req.bytes().await?;
+    let value = cairn_core::json::parse(&bytes)
+        .map_err(|e| AppError::bad_request("invalid_json", ["the body is not valid JSON: ", &e.message].concat()))?;
+    let spec = source::parse_spec(&value)
+        .map_err(|v| AppError::invalid("invalid_source", "the source is not valid; see violations", v))?;
+    let db = env.d1("DB")?;
+    let created = store::sources::create(
+        &db,
+        &runtime::random_token("src_"),
+        &runtime::random_token("wk_"),
+        &spec,
+        runtime::now(),
+    )
+    .await?;
+    Ok(json_response(201, &json!({"source": created.to_json()})))
 }

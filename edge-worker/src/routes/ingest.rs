@@ -1,57 +1,129 @@
-//! The Segment-compatible tracking API: `POST /v1/{call}`.
+//! The Segment-compatible tracking API: `POST /v1/{call}` and its CORS preflight.
 
-use cairn_core::event::{Kind, Received, normalize};
-use cairn_core::{auth, time};
-use serde_json::{Value, json};
+use cairn_core::auth;
+use cairn_core::event::Received;
+use cairn_core::ingest::{self, Call, Enrichment, RequestError};
+use cairn_core::source::origin_allowed;
+use serde_json::{Map, Value, json};
 use worker::{Env, Request, Response};
 
-use crate::error::{AppError, AppResult, json_response};
-use crate::store;
+use crate::error::{AppError, AppResult, json_response, violations_json};
+use crate::store::sources::Source;
+use crate::{runtime, store};
 
-pub async fn single(mut req: Request, env: &Env, kind: Kind) -> AppResult<Response> {
-    let bytes = req.bytes().await?;
-    let mut body: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        AppError::bad_request("invalid_json", ["the body is not valid JSON: ", &e.to_string()].concat())
-    })?;
-    let write_key = write_key(&req, &body)?;
-    let db = env.d1("DB")?;
-    let source = store::sources::by_write_key(&db, &write_key).await?.ok_or(AppError::Unauthorized {
-        code: "unknown_write_key",
-        message: "the write key does not belong to any source",
-    })?;
-    if let Some(o) = body.as_object_mut() {
-        o.remove("writeKey");
+/// Accepts one call or a batch. Answers 200 only once every accepted message
+/// is committed to D1 (one batch, one transaction).
+pub async fn post(mut req: Request, env: &Env, call: Call) -> AppResult<Response> {
+    let origin = foreign_origin(&req)?;
+    let result = accept(&mut req, env, call, origin.as_deref()).await;
+    let mut resp = result.unwrap_or_else(AppError::into_response);
+    if let Some(origin) = origin.filter(|_| resp.status_code() != 403) {
+        set_cors(&mut resp, &origin);
     }
-    let received = Received { at: now(), fallback_message_id: random_uuid() };
-    let message = normalize(Some(kind), &body, &received, "").map_err(|violations| AppError::BadRequest {
-        code: "invalid_message",
-        message: "the message violates the Spec".into(),
-        violations,
-    })?;
-    store::events::insert(&db, &source.id, &[message]).await?;
-    Ok(json_response(200, &json!({"success": true})))
+    Ok(resp)
 }
 
-/// The write key from Basic auth (Segment's libraries) or the body's
-/// `writeKey` (Segment's browser library with `text/plain`).
-fn write_key(req: &Request, body: &Value) -> AppResult<String> {
-    let header = req.headers().get("authorization")?;
-    header
-        .as_deref()
-        .and_then(auth::basic_user)
-        .or_else(|| body.get("writeKey").and_then(Value::as_str).map(str::to_owned))
-        .ok_or(AppError::Unauthorized {
-            code: "missing_write_key",
-            message: "send the write key as Basic auth user or as writeKey in the body",
-        })
+async fn accept(req: &mut Request, env: &Env, call: Call, origin: Option<&str>) -> AppResult<Response> {
+    check_content_type(req)?;
+    let declared_len = req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok());
+    if declared_len.is_some_and(|len| len > call.max_bytes()) {
+        return Err(RequestError::too_large(call).into());
+    }
+    let bytes = req.bytes().await?;
+    let header_key = req.headers().get("authorization")?.as_deref().and_then(auth::basic_user);
+    let body = ingest::parse_body(call, &bytes)?;
+    let write_key = header_key.or_else(|| body.write_key.clone()).ok_or(AppError::unauthorized(
+        "missing_write_key",
+        "send the write key as Basic auth user or as writeKey in the body",
+    ))?;
+    let db = env.d1("DB")?;
+    let source = store::sources::by_write_key(&db, &write_key)
+        .await?
+        .ok_or(AppError::unauthorized("unknown_write_key", "the write key does not belong to any source"))?;
+    if origin.is_some_and(|o| !origin_allowed(&source.allowed_origins, o)) {
+        return Err(AppError::client(403, "origin_not_allowed", "this source does not accept events from this origin"));
+    }
+    let received = Received { at: runtime::now(), id_seed: runtime::random_bytes() };
+    let mut parsed = ingest::messages(body, &received)?;
+    let enrichment = enrichment(req, &source)?;
+    for m in &mut parsed.accepted {
+        ingest::enrich(m, &enrichment);
+    }
+    store::events::insert(&db, &source.id, &parsed.accepted).await?;
+    let mut body = json!({"success": true});
+    if !parsed.rejected.is_empty() {
+        body["rejected"] = parsed
+            .rejected
+            .iter()
+            .map(|r| json!({"index": r.index, "messageId": r.message_id, "violations": violations_json(&r.violations)}))
+            .collect();
+    }
+    Ok(json_response(200, &body))
 }
 
-fn now() -> time::Millis {
-    worker::Date::now().as_millis() as time::Millis
+/// `OPTIONS /v1/*`: a browser asks whether it may POST from its origin. The
+/// write key is not known yet, so any source allowing the origin suffices;
+/// the POST itself is checked against its own source.
+pub async fn preflight(req: Request, env: &Env) -> AppResult<Response> {
+    let Some(origin) = foreign_origin(&req)? else {
+        return Ok(Response::builder().with_status(204).empty());
+    };
+    if !store::sources::any_allows_origin(&env.d1("DB")?, &origin).await? {
+        return Err(AppError::client(403, "origin_not_allowed", "no source accepts events from this origin"));
+    }
+    let mut resp = Response::builder().with_status(204).empty();
+    set_cors(&mut resp, &origin);
+    let h = resp.headers_mut();
+    h.set("access-control-allow-methods", "POST, OPTIONS")?;
+    h.set("access-control-allow-headers", "authorization, content-type")?;
+    h.set("access-control-max-age", "86400")?;
+    Ok(resp)
 }
 
-#[wasm_bindgen::prelude::wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = crypto, js_name = randomUUID)]
-    fn random_uuid() -> String;
+/// The request's `Origin` when it is another site's (first-party requests
+/// from pages served by this worker are always allowed).
+fn foreign_origin(req: &Request) -> AppResult<Option<String>> {
+    let Some(origin) = req.headers().get("origin")? else { return Ok(None) };
+    let own = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    Ok((origin != own).then_some(origin))
+}
+
+fn set_cors(resp: &mut Response, origin: &str) {
+    let h = resp.headers_mut();
+    let _ = h.set("access-control-allow-origin", origin);
+    let _ = h.append("vary", "Origin");
+}
+
+/// JSON or text/plain (what browsers send to avoid a preflight); no header means JSON.
+fn check_content_type(req: &Request) -> AppResult<()> {
+    let Some(ct) = req.headers().get("content-type")? else { return Ok(()) };
+    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if mime == "application/json" || mime == "text/plain" || mime.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::client(415, "unsupported_media_type", "send the body as application/json or text/plain"))
+    }
+}
+
+fn enrichment(req: &Request, source: &Source) -> AppResult<Enrichment> {
+    let headers = req.headers();
+    let mut location = Map::new();
+    if let Some(cf) = req.cf() {
+        let fields = [("country", cf.country()), ("region", cf.region()), ("city", cf.city())];
+        for (k, v) in fields {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                location.insert(k.into(), Value::String(v));
+            }
+        }
+        if let Some((lat, lon)) = cf.coordinates() {
+            location.insert("latitude".into(), json!(lat));
+            location.insert("longitude".into(), json!(lon));
+        }
+    }
+    Ok(Enrichment {
+        ip: headers.get("cf-connecting-ip")?,
+        user_agent: headers.get("user-agent")?,
+        location,
+        ip_policy: source.settings.ip,
+    })
 }

@@ -3,7 +3,7 @@
 mod admin;
 mod ingest;
 
-use cairn_core::Kind;
+use cairn_core::ingest::Call;
 use serde_json::json;
 use worker::{Env, Method, Request, Response};
 
@@ -15,15 +15,21 @@ pub async fn handle(req: Request, env: &Env) -> AppResult<Response> {
     let method = req.method();
     match segments.as_slice() {
         ["healthz"] => Ok(json_response(200, &json!({"ok": true}))),
-        ["v1", call] => match (method, Kind::from_route(call)) {
-            (Method::Post, Some(kind)) => ingest::single(req, env, kind).await,
-            (_, Some(_)) => Err(AppError::MethodNotAllowed { allowed: "POST" }),
-            _ => Err(AppError::NotFound),
+        ["v1", call] => match (method, Call::from_route(call)) {
+            (Method::Post, Some(call)) => ingest::post(req, env, call).await,
+            (Method::Options, Some(_)) => ingest::preflight(req, env).await,
+            (_, Some(_)) => Err(AppError::method_not_allowed("POST, OPTIONS")),
+            _ => Err(AppError::not_found()),
         },
         ["admin", "events"] => match method {
             Method::Get => admin::events(req, env).await,
-            _ => Err(AppError::MethodNotAllowed { allowed: "GET" }),
+            _ => Err(AppError::method_not_allowed("GET")),
         },
-        _ => Err(AppError::NotFound),
+        ["admin", "sources"] => match method {
+            Method::Get => admin::list_sources(req, env).await,
+            Method::Post => admin::create_source(req, env).await,
+            _ => Err(AppError::method_not_allowed("GET, POST")),
+        },
+        _ => Err(AppError::not_found()),
     }
 }
