@@ -23,6 +23,14 @@ const TESTS: &[(&str, Test)] = &[
     ("track_with_basic_auth_is_stored_once_per_message_id", track_with_basic_auth_is_stored_once_per_message_id),
     ("ingest_rejects_bad_requests_with_json_errors", ingest_rejects_bad_requests_with_json_errors),
     ("admin_api_requires_the_token", admin_api_requires_the_token),
+    ("every_call_and_short_route_is_stored", every_call_and_short_route_is_stored),
+    ("browser_form_text_plain_with_write_key_in_body", browser_form_text_plain_with_write_key_in_body),
+    ("batch_keeps_valid_messages_and_reports_invalid_ones", batch_keeps_valid_messages_and_reports_invalid_ones),
+    ("limits_and_media_types_are_enforced_with_named_errors", limits_and_media_types_are_enforced_with_named_errors),
+    ("sources_are_created_and_validated_by_the_admin_api", sources_are_created_and_validated_by_the_admin_api),
+    ("cors_follows_each_sources_allowed_origins", cors_follows_each_sources_allowed_origins),
+    ("server_enriches_context_per_source_policy", server_enriches_context_per_source_policy),
+    ("concurrent_clients_store_exactly_what_they_sent", concurrent_clients_store_exactly_what_they_sent),
 ];
 
 fn main() -> ExitCode {
@@ -160,4 +168,246 @@ fn admin_api_requires_the_token(w: &Worker) -> Result<()> {
         check(r.status == 401 && r.body["events"].is_null(), || format!("{headers:?}: {} {}", r.status, r.body))?;
     }
     Ok(())
+}
+
+const BASIC_DEMO: (&str, &str) = ("authorization", "Basic Y2Fpcm5fZGVtb19rZXk6");
+const JSON_CT: (&str, &str) = ("content-type", "application/json");
+
+fn basic(write_key: &str) -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("{write_key}:").into_bytes();
+    let mut out = String::from("Basic ");
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn create_source(w: &Worker, body: Value) -> Result<Value> {
+    let token = format!("Bearer {}", cairn_tests::DEV_ADMIN_TOKEN);
+    let r = post(&w.url("/admin/sources"), &[("authorization", &token), JSON_CT], &body.to_string())?;
+    check(r.status == 201, || format!("create source: {} {}", r.status, r.body))?;
+    Ok(r.body["source"].clone())
+}
+
+fn every_call_and_short_route_is_stored(w: &Worker) -> Result<()> {
+    let user = unique_id("calls");
+    let calls = [
+        ("identify", json!({"traits": {"email": "a@example.com"}})),
+        ("track", json!({"event": "Signed Up"})),
+        ("page", json!({"name": "Home"})),
+        ("screen", json!({"name": "Settings"})),
+        ("group", json!({"groupId": "acme"})),
+        ("alias", json!({"previousId": "anon-1"})),
+    ];
+    for (long, extra) in &calls {
+        for route in [*long, &long[..1]] {
+            let mut body = extra.clone();
+            body["userId"] = json!(user);
+            body["messageId"] = json!(unique_id(route));
+            let r = post(&w.url(&format!("/v1/{route}")), &[BASIC_DEMO, JSON_CT], &body.to_string())?;
+            check(r.status == 200, || format!("/v1/{route}: {} {}", r.status, r.body))?;
+            let stored = events(w, &format!("messageId={}", body["messageId"].as_str().unwrap_or_default()))?;
+            check(stored.len() == 1 && stored[0]["type"] == *long, || format!("/v1/{route} stored {stored:?}"))?;
+        }
+    }
+    check(events(w, &format!("userId={user}"))?.len() == 12, || "12 messages for the user".into())
+}
+
+fn browser_form_text_plain_with_write_key_in_body(w: &Worker) -> Result<()> {
+    let id = unique_id("anon");
+    let body = json!({"writeKey": DEMO_WRITE_KEY, "anonymousId": id, "event": "Clicked"}).to_string();
+    let r = post(&w.url("/v1/t"), &[("content-type", "text/plain;charset=UTF-8")], &body)?;
+    check(r.status == 200, || format!("{} {}", r.status, r.body))?;
+    let stored = events(w, &format!("anonymousId={id}"))?;
+    check(stored.len() == 1 && stored[0].get("writeKey").is_none(), || format!("stored {stored:?}"))
+}
+
+fn batch_keeps_valid_messages_and_reports_invalid_ones(w: &Worker) -> Result<()> {
+    let user = unique_id("batch");
+    let body = json!({
+        "writeKey": DEMO_WRITE_KEY,
+        "context": {"library": {"name": "analytics-python"}},
+        "batch": [
+            {"type": "identify", "userId": user, "traits": {"plan": "pro"}, "messageId": unique_id("b")},
+            {"type": "track", "userId": user, "messageId": unique_id("b")},
+            {"type": "track", "userId": user, "event": "Order Completed", "messageId": unique_id("b")},
+        ]
+    })
+    .to_string();
+    for attempt in 0..2 {
+        let r = post(&w.url("/v1/batch"), &[JSON_CT], &body)?;
+        check(r.status == 200 && r.body["success"] == true, || format!("attempt {attempt}: {} {}", r.status, r.body))?;
+        let rejected = &r.body["rejected"];
+        check(
+            rejected.as_array().map(Vec::len) == Some(1)
+                && rejected[0]["index"] == 1
+                && rejected[0]["violations"][0]["path"] == "batch[1].event",
+            || format!("rejected: {rejected}"),
+        )?;
+    }
+    let stored = events(w, &format!("userId={user}"))?;
+    check(stored.len() == 2, || format!("two valid messages, stored once each: {stored:#?}"))?;
+    check(stored.iter().all(|e| e["context"]["library"]["name"] == "analytics-python"), || {
+        "batch context merged".into()
+    })
+}
+
+fn limits_and_media_types_are_enforced_with_named_errors(w: &Worker) -> Result<()> {
+    let big = "x".repeat(33 * 1024);
+    let single = json!({"userId": "u", "event": "E", "properties": {"blob": big}}).to_string();
+    let item = json!({"type": "track", "userId": "u", "event": "E", "properties": {"blob": "x".repeat(30 * 1024)}});
+    let too_big_batch = json!({"batch": vec![item; 17]}).to_string();
+    let too_many = json!({"batch": vec![json!({"type": "track", "userId": "u", "event": "E"}); 2501]}).to_string();
+    let cases = [
+        ("/v1/track", single.as_str(), JSON_CT, 413, "event_too_large"),
+        ("/v1/batch", too_big_batch.as_str(), JSON_CT, 413, "batch_too_large"),
+        ("/v1/batch", too_many.as_str(), JSON_CT, 400, "too_many_events"),
+        ("/v1/batch", r#"{"batch": 3}"#, JSON_CT, 400, "invalid_batch"),
+        ("/v1/track", r#"{"userId": "u", "userId": "v", "event": "E"}"#, JSON_CT, 400, "invalid_json"),
+        (
+            "/v1/track",
+            r#"{"userId": "u", "event": "E"}"#,
+            ("content-type", "application/xml"),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (path, body, ct, status, code) in cases {
+        let r = post(&w.url(path), &[BASIC_DEMO, ct], body)?;
+        check(r.status == status && r.body["error"] == code, || format!("{path} {code}: got {} {}", r.status, r.body))?;
+        check(r.body["message"].as_str().is_some_and(|m| !m.is_empty()), || format!("{code} without a message"))?;
+    }
+    let r = post(&w.url("/v1/track"), &[BASIC_DEMO, JSON_CT], &single)?;
+    check(r.body["message"].as_str().is_some_and(|m| m.contains("32 KB")), || format!("the limit is named: {}", r.body))
+}
+
+fn sources_are_created_and_validated_by_the_admin_api(w: &Worker) -> Result<()> {
+    let token = format!("Bearer {}", cairn_tests::DEV_ADMIN_TOKEN);
+    let bad = post(
+        &w.url("/admin/sources"),
+        &[("authorization", &token), JSON_CT],
+        r#"{"allowedOrigins": ["not an origin"], "settings": {"ip": "everything"}}"#,
+    )?;
+    let paths: Vec<&str> =
+        bad.body["violations"].as_array().into_iter().flatten().filter_map(|v| v["path"].as_str()).collect();
+    check(bad.status == 400 && paths == ["name", "allowedOrigins[0]", "settings.ip"], || {
+        format!("{} {}", bad.status, bad.body)
+    })?;
+    let created = create_source(w, json!({"name": "Backend", "allowedOrigins": [], "settings": {"ip": "drop"}}))?;
+    let key = created["writeKey"].as_str().ok_or("no writeKey")?;
+    check(key.starts_with("wk_") && key.len() == 35, || format!("write key {key}"))?;
+    let list = admin_get(&w.url("/admin/sources"))?;
+    let keys: Vec<&str> =
+        list.body["sources"].as_array().into_iter().flatten().filter_map(|s| s["writeKey"].as_str()).collect();
+    check(keys.contains(&DEMO_WRITE_KEY) && keys.contains(&key), || format!("sources: {}", list.body))?;
+    let unauthorized = post(&w.url("/admin/sources"), &[JSON_CT], r#"{"name": "x"}"#)?;
+    check(unauthorized.status == 401, || format!("create without token: {}", unauthorized.status))?;
+    // The new key works for ingest right away.
+    let auth = basic(key);
+    let r =
+        post(&w.url("/v1/track"), &[("authorization", &auth), JSON_CT], r#"{"userId": "backend-user", "event": "E"}"#)?;
+    check(r.status == 200, || format!("ingest with the new key: {} {}", r.status, r.body))
+}
+
+fn cors_follows_each_sources_allowed_origins(w: &Worker) -> Result<()> {
+    let shop = "https://shop.cairn-test.example";
+    let source = create_source(w, json!({"name": "Shop", "allowedOrigins": [shop]}))?;
+    let key = source["writeKey"].as_str().ok_or("no writeKey")?.to_owned();
+    let preflight = |origin: &str| {
+        let mut req =
+            ureq::Agent::config_builder().http_status_as_error(false).build().new_agent().options(&w.url("/v1/t"));
+        req = req.header("origin", origin).header("access-control-request-method", "POST");
+        req.call().map_err(|e| e.to_string())
+    };
+    let ok = preflight(shop)?;
+    let allow = ok.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    check(ok.status() == 204 && allow == shop, || format!("preflight from the shop: {} {allow}", ok.status()))?;
+    let evil = preflight("https://evil.cairn-test.example")?;
+    check(evil.status() == 403 && evil.headers().get("access-control-allow-origin").is_none(), || {
+        format!("preflight from elsewhere: {}", evil.status())
+    })?;
+    let body = json!({"writeKey": key, "anonymousId": unique_id("cors"), "event": "E"}).to_string();
+    let from_shop = post(&w.url("/v1/t"), &[("origin", shop)], &body)?;
+    check(from_shop.status == 200, || format!("POST from the shop: {} {}", from_shop.status, from_shop.body))?;
+    let from_evil = post(&w.url("/v1/t"), &[("origin", "https://evil.cairn-test.example")], &body)?;
+    check(from_evil.status == 403 && from_evil.body["error"] == "origin_not_allowed", || {
+        format!("{}", from_evil.body)
+    })?;
+    // Pages served by Cairn itself are first-party.
+    let own = post(&w.url("/v1/t"), &[("origin", &w.base_url)], &body)?;
+    check(own.status == 200, || format!("first-party POST: {} {}", own.status, own.body))
+}
+
+fn server_enriches_context_per_source_policy(w: &Worker) -> Result<()> {
+    let keep = create_source(w, json!({"name": "Keep IP", "allowedOrigins": [], "settings": {"ip": "keep"}}))?;
+    let headers = |key: &str| {
+        vec![
+            ("authorization".to_owned(), basic(key)),
+            ("user-agent".to_owned(), "CairnTest/1.0".to_owned()),
+            ("cf-connecting-ip".to_owned(), "198.51.100.23".to_owned()),
+        ]
+    };
+    for (key, want_ip) in [(DEMO_WRITE_KEY, "198.51.100.0"), (keep["writeKey"].as_str().ok_or("key")?, "198.51.100.23")]
+    {
+        let id = unique_id("enrich");
+        let h = headers(key);
+        let h: Vec<(&str, &str)> = h.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let r = post(&w.url("/v1/track"), &h, &json!({"anonymousId": id, "event": "E"}).to_string())?;
+        check(r.status == 200, || format!("{} {}", r.status, r.body))?;
+        let stored = events(w, &format!("anonymousId={id}"))?;
+        let ctx = stored.first().map(|e| e["context"].clone()).unwrap_or_default();
+        check(ctx["userAgent"] == "CairnTest/1.0", || format!("userAgent: {ctx}"))?;
+        let ip = ctx["ip"].as_str().unwrap_or_default();
+        // wrangler dev may put the real connecting address in front of ours; the policy applies either way.
+        let truncated_like = want_ip.ends_with(".0") == ip.ends_with(".0");
+        check(ip == want_ip || (!ip.is_empty() && truncated_like), || format!("ip for {key}: {ctx}"))?;
+    }
+    Ok(())
+}
+
+fn concurrent_clients_store_exactly_what_they_sent(w: &Worker) -> Result<()> {
+    const CLIENTS: usize = 50;
+    const EVENTS: usize = 200;
+    const PER_BATCH: usize = 25;
+    let run = unique_id("load");
+    let url = w.url("/v1/batch");
+    let handles: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (run, url) = (run.clone(), url.clone());
+            std::thread::spawn(move || -> Result<()> {
+                let user = format!("{run}-{c}");
+                let events: Vec<Value> = (0..EVENTS)
+                    .map(|i| json!({"type": "track", "userId": user, "event": "Load", "messageId": format!("{user}-{i}"), "properties": {"i": i}}))
+                    .collect();
+                for (n, chunk) in events.chunks(PER_BATCH).enumerate() {
+                    let body = json!({"batch": chunk}).to_string();
+                    // Every third batch is retried, as a client does after a timeout.
+                    for _ in 0..if n % 3 == 0 { 2 } else { 1 } {
+                        let r = post(&url, &[BASIC_DEMO, JSON_CT], &body)?;
+                        check(r.status == 200, || format!("client {c} batch {n}: {} {}", r.status, r.body))?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().map_err(|_| "a client thread panicked".to_owned())??;
+    }
+    let mut total = 0;
+    for c in 0..CLIENTS {
+        let n = events(w, &format!("userId={run}-{c}&limit=1000"))?.len();
+        check(n == EVENTS, || format!("client {c}: {n} stored, want {EVENTS}"))?;
+        total += n;
+    }
+    check(total == CLIENTS * EVENTS, || format!("{total} stored"))
 }
