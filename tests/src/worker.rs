@@ -46,6 +46,11 @@ impl Worker {
     /// Applies the migrations and the dev seed to a fresh local database and
     /// starts `wrangler dev` on a free port; returns once `/healthz` answers.
     pub fn start() -> Result<Worker> {
+        Worker::start_with_vars(&[])
+    }
+
+    /// Like [`Worker::start`], with extra worker variables (`--var NAME:VALUE`).
+    pub fn start_with_vars(vars: &[(&str, &str)]) -> Result<Worker> {
         let state = scratch_dir("wrangler")?;
         run_wrangler(&["d1", "migrations", "apply", "DB", "--local"], &state)?;
         run_wrangler(&["d1", "execute", "DB", "--local", "--file", "seed/dev.sql"], &state)?;
@@ -66,6 +71,7 @@ impl Worker {
                 "--persist-to",
             ])
             .arg(&state)
+            .args(vars.iter().flat_map(|(k, v)| ["--var".to_owned(), format!("{k}:{v}")]))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -201,3 +201,15 @@ fn core_boundary(ws: &Workspace, tools: &Tools) -> Result<()> {
         "building cairn-core for wasm32",
     )
 }
+
+pub fn bench(ws: &Workspace, tools: &Tools) -> Result<()> {
+    step("bench: cairn-core parsing and ingest throughput on local workerd -> BENCHMARKS.md");
+    cmd::run(
+        Command::new("cargo")
+            .current_dir(&ws.root)
+            .args(["run", "--profile", "bench", "--package", "cairn-tests", "--bin", "bench"])
+            .env("PATH", tools.path_env())
+            .env("WRANGLER_SEND_METRICS", "false"),
+        "benchmarks",
+    )
+}

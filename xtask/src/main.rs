@@ -23,6 +23,7 @@ commands:
   demo [--port N] setup + build + local D1 migrations + wrangler dev serving the worker,
                   the demo shop and the console on http://127.0.0.1:8787 (alias: run)
   test            setup + build + fmt + clippy + all tests, end-to-end included
+  bench           setup + build + benchmarks (core parsing, ingest on local workerd) into BENCHMARKS.md
 ";
 
 fn main() -> ExitCode {
@@ -46,6 +47,12 @@ fn main() -> ExitCode {
             let tools = setup::run(&ws)?;
             build::all(&ws, &tools)?;
             build::test(&ws, &tools)
+        }),
+        Some("bench") => no_args(&args).and_then(|()| {
+            let ws = Workspace::locate()?;
+            let tools = setup::run(&ws)?;
+            build::all(&ws, &tools)?;
+            build::bench(&ws, &tools)
         }),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");

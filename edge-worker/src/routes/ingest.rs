@@ -61,6 +61,15 @@ async fn accept(req: &mut Request, env: &Env, call: Call, origin: Option<&str>) 
     Ok(json_response(200, &body))
 }
 
+/// Parses a batch exactly as `post` does, then answers without storing:
+/// the floor that ingest throughput is measured against.
+pub async fn parse_only(mut req: Request) -> AppResult<Response> {
+    let bytes = req.bytes().await?;
+    let body = ingest::parse_body(Call::Batch, &bytes)?;
+    let parsed = ingest::messages(body, &Received { at: runtime::now(), id_seed: runtime::random_bytes() })?;
+    Ok(json_response(200, &json!({"success": true, "parsed": parsed.accepted.len()})))
+}
+
 /// `OPTIONS /v1/*`: a browser asks whether it may POST from its origin. The
 /// write key is not known yet, so any source allowing the origin suffices;
 /// the POST itself is checked against its own source.

@@ -21,6 +21,8 @@ pub async fn handle(req: Request, env: &Env) -> AppResult<Response> {
             (_, Some(_)) => Err(AppError::method_not_allowed("POST, OPTIONS")),
             _ => Err(AppError::not_found()),
         },
+        // The benchmark's floor: the same parsing as ingest, nothing else.
+        ["bench", "parse"] if method == Method::Post && bench_enabled(env) => ingest::parse_only(req).await,
         ["admin", "events"] => match method {
             Method::Get => admin::events(req, env).await,
             _ => Err(AppError::method_not_allowed("GET")),
@@ -32,4 +34,9 @@ pub async fn handle(req: Request, env: &Env) -> AppResult<Response> {
         },
         _ => Err(AppError::not_found()),
     }
+}
+
+/// The `/bench/*` routes exist only when the worker runs with `CAIRN_BENCH=1`.
+fn bench_enabled(env: &Env) -> bool {
+    env.var("CAIRN_BENCH").is_ok_and(|v| v.to_string() == "1")
 }

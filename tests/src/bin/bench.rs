@@ -1,0 +1,195 @@
+//! `cargo xtask bench`: Cairn's performance figures, written to BENCHMARKS.md.
+//!
+//! 1. Native `cairn-core` parse + validate against `serde_json::from_slice`
+//!    into a `Value`, on the same batch bytes.
+//! 2. Ingest throughput on local workerd (wrangler dev) for batch sizes 1, 10
+//!    and 100, against a floor measured in the same run: a worker route that
+//!    only parses the same body and answers 200.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use cairn_core::event::Received;
+use cairn_core::ingest::{self, Call};
+use cairn_tests::worker::Worker;
+use serde_json::{Value, json};
+
+const CLIENTS: usize = 8;
+const WINDOW: Duration = Duration::from_secs(8);
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("bench failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut md = String::new();
+    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Reproduce with `cargo xtask bench` (builds everything, starts its own wrangler dev, rewrites this file).\n\
+         Machine: {} cores, {}. Figures are one run each and noisy: the load generator, wrangler's proxy and workerd share the cores.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::env::consts::ARCH,
+    );
+    core_parse(&mut md);
+    ingest_throughput(&mut md)?;
+    let path = cairn_tests::workspace_root().join("BENCHMARKS.md");
+    std::fs::write(&path, &md).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("{md}");
+    Ok(())
+}
+
+/// A realistic event from a shop: ~700 bytes of properties and context.
+fn event(run: &str, i: usize) -> Value {
+    json!({
+        "type": "track",
+        "event": "Product Added",
+        "messageId": format!("{run}-{i}"),
+        "anonymousId": format!("anon-{run}-{}", i % 97),
+        "userId": format!("user-{}", i % 13),
+        "timestamp": "2026-12-04T10:00:00.000Z",
+        "properties": {
+            "product_id": format!("sku-{}", i % 50), "sku": "TR-001", "name": "Trail Runner", "category": "Shoes",
+            "price": 89.0, "quantity": 1 + i % 3, "currency": "EUR", "cart_id": format!("cart-{}", i % 31),
+            "position": i % 12, "url": "https://shop.example/products/trail-runner"
+        },
+        "context": {
+            "library": {"name": "cairn-sdk", "version": "0.0.0"},
+            "page": {"path": "/products/trail-runner", "referrer": "https://www.google.com/", "title": "Trail Runner",
+                     "url": "https://shop.example/products/trail-runner?utm_source=newsletter"},
+            "campaign": {"source": "newsletter", "medium": "email", "name": "winter"},
+            "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36",
+            "locale": "de-DE",
+            "consent": {"categoryPreferences": {"necessary": true, "analytics": true, "marketing": false}}
+        }
+    })
+}
+
+fn batch_body(run: &str, from: usize, n: usize) -> String {
+    json!({"writeKey": cairn_tests::DEMO_WRITE_KEY, "sentAt": "2026-12-04T10:00:01.000Z",
+           "batch": (from..from + n).map(|i| event(run, i)).collect::<Vec<_>>()})
+    .to_string()
+}
+
+/// Best of five timed rounds of `f` over `iters` iterations, in seconds per iteration.
+fn best_of(iters: usize, mut f: impl FnMut()) -> f64 {
+    (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            t.elapsed().as_secs_f64() / iters as f64
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn core_parse(md: &mut String) {
+    let body = batch_body("core", 0, 100);
+    let bytes = body.as_bytes();
+    let received = Received { at: 1_764_842_401_000, id_seed: [3; 16] };
+    let iters = 300;
+    let serde = best_of(iters, || {
+        let v: Value = serde_json::from_slice(std::hint::black_box(bytes)).expect("valid JSON");
+        std::hint::black_box(v);
+    });
+    let cairn = best_of(iters, || {
+        let b = ingest::parse_body(Call::Batch, std::hint::black_box(bytes)).expect("valid body");
+        let parsed = ingest::messages(b, &received).expect("valid batch");
+        assert_eq!(parsed.accepted.len(), 100);
+        std::hint::black_box(parsed);
+    });
+    let mb = |secs: f64| bytes.len() as f64 / secs / 1e6;
+    let _ = writeln!(md, "## cairn-core parse + validate (native, release)\n");
+    let _ = writeln!(md, "One batch of 100 shop events, {} bytes; best of 5 rounds of {iters}.\n", bytes.len());
+    let _ = writeln!(md, "| what | per batch | events/s | MB/s |\n|---|---|---|---|");
+    for (what, secs) in [("serde_json::from_slice into Value", serde), ("cairn-core parse_body + messages", cairn)] {
+        let _ = writeln!(md, "| {what} | {:.1} µs | {:.0} | {:.1} |", secs * 1e6, 100.0 / secs, mb(secs));
+    }
+    let ratio = cairn / serde;
+    let verdict = if ratio <= 2.0 { "met" } else { "missed" };
+    let _ = writeln!(md, "\nRatio cairn-core / serde_json: **{ratio:.2}x** (target: within 2x, {verdict}).\n");
+}
+
+/// Sends `body_for(request_number)` to `url` from CLIENTS threads for WINDOW;
+/// returns (requests, failures).
+fn load(url: &str, body_for: Arc<dyn Fn(usize) -> String + Send + Sync>) -> (usize, usize) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + WINDOW;
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (url, next, failures, body_for) = (url.to_owned(), next.clone(), failures.clone(), body_for.clone());
+            std::thread::spawn(move || {
+                while Instant::now() < deadline {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let body = body_for(n);
+                    match cairn_tests::http::post(&url, &[("content-type", "application/json")], &body) {
+                        Ok(r) if r.status == 200 => {}
+                        _ => {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        let _ = t.join();
+    }
+    let total = next.load(Ordering::Relaxed);
+    (total, failures.load(Ordering::Relaxed))
+}
+
+fn ingest_throughput(md: &mut String) -> Result<(), String> {
+    let worker = Worker::start_with_vars(&[("CAIRN_BENCH", "1")])?;
+    let _ = writeln!(md, "## Ingest throughput on local workerd (wrangler dev, local D1)\n");
+    let _ = writeln!(
+        md,
+        "{CLIENTS} client threads, {}s per measurement, keep-alive HTTP on 127.0.0.1. `floor` is a worker route \
+         that parses the same body with the same code and answers 200 without storing. `ingest` is `POST /v1/batch` \
+         with unique messageIds, stored in D1.\n",
+        WINDOW.as_secs()
+    );
+    let _ = writeln!(
+        md,
+        "| batch size | floor events/s | ingest events/s | ingest / floor | failed requests |\n|---|---|---|---|---|"
+    );
+    let mut ratio_at_100 = 0.0;
+    for size in [1usize, 10, 100] {
+        let run = format!("bench{size}-{}", std::process::id());
+        let floor_body = Arc::new(batch_body(&run, 0, size));
+        let floor_fn: Arc<dyn Fn(usize) -> String + Send + Sync> = Arc::new(move |_| floor_body.as_str().to_owned());
+        let (floor_reqs, floor_fail) = load(&worker.url("/bench/parse"), floor_fn);
+        let ingest_fn: Arc<dyn Fn(usize) -> String + Send + Sync> = {
+            let run = run.clone();
+            Arc::new(move |n| batch_body(&run, n * size, size))
+        };
+        let (ingest_reqs, ingest_fail) = load(&worker.url("/v1/batch"), ingest_fn);
+        let secs = WINDOW.as_secs_f64();
+        let floor = (floor_reqs - floor_fail) as f64 * size as f64 / secs;
+        let ingest = (ingest_reqs - ingest_fail) as f64 * size as f64 / secs;
+        let ratio = if floor > 0.0 { ingest / floor } else { 0.0 };
+        if size == 100 {
+            ratio_at_100 = ratio;
+        }
+        let _ = writeln!(
+            md,
+            "| {size} | {floor:.0} | {ingest:.0} | {:.0}% | {} |",
+            ratio * 100.0,
+            floor_fail + ingest_fail
+        );
+    }
+    let verdict = if ratio_at_100 >= 0.5 { "met" } else { "missed" };
+    let _ = writeln!(
+        md,
+        "\nAt batch 100 ingest reaches **{:.0}%** of the floor (target: at least 50%, {verdict}).",
+        ratio_at_100 * 100.0
+    );
+    Ok(())
+}
