@@ -481,6 +481,64 @@ mod tests {
         check(None, r#"[1]"#, expect!["$ not_an_object: a message must be a JSON object"]);
     }
 
+    /// Every field of every call, each with the violation it can raise.
+    #[test]
+    fn every_field_and_violation() {
+        let long = "x".repeat(MAX_ID_LEN + 1);
+        let cases: Vec<(Option<Kind>, String)> = alloc::vec![
+            (Some(Kind::Identify), r#"{"userId": "u", "traits": {"plan": "pro"}}"#.into()),
+            (Some(Kind::Identify), r#"{"userId": "u", "traits": 1}"#.into()),
+            (Some(Kind::Track), r#"{"anonymousId": "a", "event": 5}"#.into()),
+            (Some(Kind::Track), r#"{"anonymousId": "a", "event": "  "}"#.into()),
+            (Some(Kind::Page), r#"{"anonymousId": "a", "name": ["x"], "category": 1}"#.into()),
+            (Some(Kind::Screen), r#"{"anonymousId": "a", "name": "Home", "properties": "p"}"#.into()),
+            (Some(Kind::Group), r#"{"userId": "u", "groupId": true, "traits": {}}"#.into()),
+            (Some(Kind::Group), r#"{"userId": "u", "groupId": 42}"#.into()),
+            (Some(Kind::Alias), r#"{"userId": "u", "previousId": ""}"#.into()),
+            (Some(Kind::Track), format!(r#"{{"userId": "{long}", "event": "E"}}"#)),
+            (
+                Some(Kind::Track),
+                r#"{"userId": "u", "event": "E", "messageId": [], "context": [], "integrations": 1}"#.into()
+            ),
+            (
+                Some(Kind::Track),
+                r#"{"userId": "u", "event": "E", "sentAt": 1, "originalTimestamp": "2024-02-30T00:00:00Z"}"#.into()
+            ),
+            (None, r#"{"type": "purchase", "userId": "u"}"#.into()),
+            (None, r#"{"type": 3, "userId": "u"}"#.into()),
+            (None, r#"{"type": "screen", "userId": null, "anonymousId": null}"#.into()),
+        ];
+        let received = Received { at: RECEIVED_AT, id_seed: [0; 16] };
+        let lines: Vec<String> = cases
+            .into_iter()
+            .map(|(kind, body)| {
+                let value: Value = serde_json::from_str(&body).expect("fixture");
+                let outcome = match normalize(kind, value, &received, Some(0)) {
+                    Ok(m) => format!("ok {}", m.kind.as_str()),
+                    Err(vs) => vs.iter().map(|v| format!("{} {}", v.path, v.code)).collect::<Vec<_>>().join(", "),
+                };
+                let shown: String = body.chars().take(60).collect();
+                format!("{shown:<62} => {outcome}")
+            })
+            .collect();
+        expect![[r#"
+            {"userId": "u", "traits": {"plan": "pro"}}                     => ok identify
+            {"userId": "u", "traits": 1}                                   => batch[0].traits wrong_type
+            {"anonymousId": "a", "event": 5}                               => batch[0].event wrong_type
+            {"anonymousId": "a", "event": "  "}                            => batch[0].event empty
+            {"anonymousId": "a", "name": ["x"], "category": 1}             => batch[0].name wrong_type, batch[0].category wrong_type
+            {"anonymousId": "a", "name": "Home", "properties": "p"}        => batch[0].properties wrong_type
+            {"userId": "u", "groupId": true, "traits": {}}                 => batch[0].groupId wrong_type
+            {"userId": "u", "groupId": 42}                                 => ok group
+            {"userId": "u", "previousId": ""}                              => batch[0].previousId empty
+            {"userId": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx   => batch[0].userId too_long
+            {"userId": "u", "event": "E", "messageId": [], "context": []   => batch[0].messageId wrong_type, batch[0].context wrong_type, batch[0].integrations wrong_type
+            {"userId": "u", "event": "E", "sentAt": 1, "originalTimestam   => batch[0].originalTimestamp invalid_timestamp, batch[0].sentAt wrong_type
+            {"type": "purchase", "userId": "u"}                            => batch[0].type unknown_type
+            {"type": 3, "userId": "u"}                                     => batch[0].type wrong_type
+            {"type": "screen", "userId": null, "anonymousId": null}        => batch[0].userId required"#]].assert_eq(&lines.join("\n"));
+    }
+
     #[test]
     fn short_routes_name_the_same_calls() {
         let names: Vec<_> = ["i", "t", "p", "s", "g", "a", "track", "b", "x", ""]
