@@ -9,10 +9,6 @@ fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
 
-fn opt_text(s: Option<&str>) -> JsValue {
-    s.map_or(JsValue::NULL, JsValue::from_str)
-}
-
 fn int(n: i64) -> JsValue {
     // D1 binds JS numbers; every integer we store (epoch millis, counts) is
     // far below 2^53.
