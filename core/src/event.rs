@@ -343,40 +343,46 @@ impl Message {
 
     /// The Spec's JSON form. Empty maps and absent fields are left out.
     pub fn to_json(&self) -> Value {
-        let mut o = Map::new();
-        o.insert("type".into(), self.kind.as_str().into());
-        o.insert("messageId".into(), self.message_id.as_str().into());
-        let mut opt = |k: &str, v: &Option<String>| {
-            if let Some(v) = v {
-                o.insert(k.into(), v.as_str().into());
-            }
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Serializes straight from the message (no intermediate `Value`), with keys
+/// in sorted order so the text is stable.
+impl serde::Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let keep_properties = matches!(self.kind, Kind::Track | Kind::Page | Kind::Screen);
+        let mut m = s.serialize_map(None)?;
+        let text = |m: &mut S::SerializeMap, k: &str, v: &Option<String>| match v {
+            Some(v) => m.serialize_entry(k, v),
+            None => Ok(()),
         };
-        opt("userId", &self.user_id);
-        opt("anonymousId", &self.anonymous_id);
-        opt("event", &self.event);
-        opt("name", &self.name);
-        opt("category", &self.category);
-        opt("groupId", &self.group_id);
-        opt("previousId", &self.previous_id);
-        for (k, m) in [
-            ("properties", &self.properties),
-            ("traits", &self.traits),
-            ("context", &self.context),
-            ("integrations", &self.integrations),
-        ] {
-            if !m.is_empty() || (k == "properties" && matches!(self.kind, Kind::Track | Kind::Page | Kind::Screen)) {
-                o.insert(k.into(), Value::Object(m.clone()));
-            }
-        }
-        o.insert("timestamp".into(), time::format(self.timestamp).into());
-        if let Some(t) = self.original_timestamp {
-            o.insert("originalTimestamp".into(), time::format(t).into());
-        }
-        if let Some(t) = self.sent_at {
-            o.insert("sentAt".into(), time::format(t).into());
-        }
-        o.insert("receivedAt".into(), time::format(self.received_at).into());
-        Value::Object(o)
+        let map = |m: &mut S::SerializeMap, k: &str, v: &Map<String, Value>, keep: bool| {
+            if keep || !v.is_empty() { m.serialize_entry(k, v) } else { Ok(()) }
+        };
+        let when = |m: &mut S::SerializeMap, k: &str, v: Option<Millis>| match v {
+            Some(t) => m.serialize_entry(k, &time::format(t)),
+            None => Ok(()),
+        };
+        text(&mut m, "anonymousId", &self.anonymous_id)?;
+        text(&mut m, "category", &self.category)?;
+        map(&mut m, "context", &self.context, false)?;
+        text(&mut m, "event", &self.event)?;
+        text(&mut m, "groupId", &self.group_id)?;
+        map(&mut m, "integrations", &self.integrations, false)?;
+        m.serialize_entry("messageId", &self.message_id)?;
+        text(&mut m, "name", &self.name)?;
+        when(&mut m, "originalTimestamp", self.original_timestamp)?;
+        text(&mut m, "previousId", &self.previous_id)?;
+        map(&mut m, "properties", &self.properties, keep_properties)?;
+        when(&mut m, "receivedAt", Some(self.received_at))?;
+        when(&mut m, "sentAt", self.sent_at)?;
+        when(&mut m, "timestamp", Some(self.timestamp))?;
+        map(&mut m, "traits", &self.traits, false)?;
+        m.serialize_entry("type", self.kind.as_str())?;
+        text(&mut m, "userId", &self.user_id)?;
+        m.end()
     }
 }
 

@@ -37,7 +37,7 @@ async fn accept(req: &mut Request, env: &Env, call: Call, origin: Option<&str>) 
         "send the write key as Basic auth user or as writeKey in the body",
     ))?;
     let db = env.d1("DB")?;
-    let source = store::sources::by_write_key(&db, &write_key)
+    let source = store::sources::by_write_key_cached(&db, &write_key, runtime::now())
         .await?
         .ok_or(AppError::unauthorized("unknown_write_key", "the write key does not belong to any source"))?;
     if origin.is_some_and(|o| !origin_allowed(&source.allowed_origins, o)) {

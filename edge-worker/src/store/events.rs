@@ -2,7 +2,7 @@
 
 use cairn_core::Message;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use worker::{D1Database, Result};
 
 use super::{int, text};
@@ -27,20 +27,12 @@ pub async fn insert(db: &D1Database, source_id: &str, messages: &[Message]) -> R
     let mut statements = Vec::new();
     let mut chunk = String::from("[");
     for m in messages {
-        let row = json!([
-            m.message_id,
-            m.kind.as_str(),
-            m.event,
-            m.user_id,
-            m.anonymous_id,
-            m.timestamp,
-            m.received_at,
-            m.to_json()
-        ]);
+        let row =
+            (&m.message_id, m.kind.as_str(), &m.event, &m.user_id, &m.anonymous_id, m.timestamp, m.received_at, m);
         if chunk.len() > 1 {
             chunk.push(',');
         }
-        chunk.push_str(&row.to_string());
+        chunk.push_str(&serde_json::to_string(&row).map_err(|e| worker::Error::RustError(e.to_string()))?);
         if chunk.len() >= MAX_CHUNK_BYTES {
             chunk.push(']');
             statements.push(db.prepare(INSERT).bind(&[text(source_id), text(&chunk)])?);
