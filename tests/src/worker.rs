@@ -46,14 +46,19 @@ impl Worker {
     /// Applies the migrations and the dev seed to a fresh local database and
     /// starts `wrangler dev` on a free port; returns once `/healthz` answers.
     pub fn start() -> Result<Worker> {
-        Worker::start_with_vars(&[])
+        Worker::start_with(&[], &[])
     }
 
-    /// Like [`Worker::start`], with extra worker variables (`--var NAME:VALUE`).
-    pub fn start_with_vars(vars: &[(&str, &str)]) -> Result<Worker> {
+    /// Like [`Worker::start`], with extra worker variables (`--var NAME:VALUE`)
+    /// and SQL run on the fresh database before the worker starts (tests use
+    /// it to make D1 itself refuse a write).
+    pub fn start_with(vars: &[(&str, &str)], sql: &[&str]) -> Result<Worker> {
         let state = scratch_dir("wrangler")?;
         run_wrangler(&["d1", "migrations", "apply", "DB", "--local"], &state)?;
         run_wrangler(&["d1", "execute", "DB", "--local", "--file", "seed/dev.sql"], &state)?;
+        for statement in sql {
+            run_wrangler(&["d1", "execute", "DB", "--local", "--command", statement], &state)?;
+        }
         let port = free_port()?;
         let inspector = free_port()?;
         let log = state.with_extension("log");

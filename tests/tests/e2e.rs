@@ -18,6 +18,11 @@ use serde_json::{Value, json};
 
 type Test = fn(&Worker) -> Result<()>;
 
+/// Makes D1 itself abort any write of an event named "Injected Fault", so a
+/// test can see what a failed write leaves behind. No other event is affected.
+const FAULT_TRIGGER: &str = "CREATE TRIGGER test_injected_fault BEFORE INSERT ON events \
+     WHEN NEW.event = 'Injected Fault' BEGIN SELECT RAISE(ABORT, 'injected fault'); END";
+
 const TESTS: &[(&str, Test)] = &[
     ("demo_shop_click_is_stored_as_a_track_event", demo_shop_click_is_stored_as_a_track_event),
     ("track_with_basic_auth_is_stored_once_per_message_id", track_with_basic_auth_is_stored_once_per_message_id),
@@ -31,6 +36,7 @@ const TESTS: &[(&str, Test)] = &[
     ("cors_follows_each_sources_allowed_origins", cors_follows_each_sources_allowed_origins),
     ("server_enriches_context_per_source_policy", server_enriches_context_per_source_policy),
     ("concurrent_clients_store_exactly_what_they_sent", concurrent_clients_store_exactly_what_they_sent),
+    ("a_failed_write_is_a_retryable_5xx_and_stores_nothing", a_failed_write_is_a_retryable_5xx_and_stores_nothing),
 ];
 
 fn main() -> ExitCode {
@@ -42,7 +48,7 @@ fn main() -> ExitCode {
         let trials = TESTS.iter().map(|(name, _)| Trial::test(*name, || Ok(())).with_ignored_flag(true)).collect();
         return libtest_mimic::run(&args, trials).exit_code();
     }
-    let worker = match Worker::start() {
+    let worker = match Worker::start_with(&[], &[FAULT_TRIGGER]) {
         Ok(w) => Arc::new(w),
         Err(e) => {
             eprintln!("cannot start the worker: {e}");
@@ -410,4 +416,23 @@ fn concurrent_clients_store_exactly_what_they_sent(w: &Worker) -> Result<()> {
         total += n;
     }
     check(total == CLIENTS * EVENTS, || format!("{total} stored"))
+}
+
+fn a_failed_write_is_a_retryable_5xx_and_stores_nothing(w: &Worker) -> Result<()> {
+    let user = unique_id("fault");
+    let message = |n: usize, event: &str| json!({"type": "track", "userId": user, "event": event, "messageId": format!("{user}-{n}")});
+    let poisoned = json!({"batch": [message(0, "A"), message(1, "B"), message(2, "Injected Fault")]}).to_string();
+    let r = post(&w.url("/v1/batch"), &[BASIC_DEMO, JSON_CT], &poisoned)?;
+    check(r.status == 500 && r.body["error"] == "internal", || format!("failed write: {} {}", r.status, r.body))?;
+    check(!r.body.to_string().contains("injected fault"), || format!("internal details leaked: {}", r.body))?;
+    let stored = events(w, &format!("userId={user}"))?;
+    check(stored.is_empty(), || format!("a failed request must store nothing, found {}", stored.len()))?;
+    // The client retries (here without the message D1 refuses): everything lands, once.
+    let retry = json!({"batch": [message(0, "A"), message(1, "B")]}).to_string();
+    for _ in 0..2 {
+        let r = post(&w.url("/v1/batch"), &[BASIC_DEMO, JSON_CT], &retry)?;
+        check(r.status == 200, || format!("retry: {} {}", r.status, r.body))?;
+    }
+    let stored = events(w, &format!("userId={user}"))?;
+    check(stored.len() == 2, || format!("after the retries: {} stored", stored.len()))
 }

@@ -147,7 +147,7 @@ fn load(url: &str, body_for: Arc<dyn Fn(usize) -> String + Send + Sync>) -> (usi
 }
 
 fn ingest_throughput(md: &mut String) -> Result<(), String> {
-    let worker = Worker::start_with_vars(&[("CAIRN_BENCH", "1")])?;
+    let worker = Worker::start_with(&[("CAIRN_BENCH", "1")], &[])?;
     let _ = writeln!(md, "## Ingest throughput on local workerd (wrangler dev, local D1)\n");
     let _ = writeln!(
         md,
