@@ -9,6 +9,8 @@
 extern crate alloc;
 
 pub mod auth;
+pub mod consent;
+pub mod delivery;
 pub mod event;
 pub mod id;
 pub mod ingest;
