@@ -22,7 +22,15 @@ const api = {
     if (typeof name === 'object' && name !== null) [name, properties] = [undefined, name];
     return call((c) => c.page(name == null ? undefined : String(name), json(properties)));
   },
-  user: () => call((c) => ({ anonymousId: c.anonymousId() })),
+  identify: (userId, traits) => {
+    if (typeof userId === 'object' && userId !== null) [userId, traits] = [undefined, userId];
+    return call((c) => c.identify(userId == null ? undefined : String(userId), json(traits)));
+  },
+  alias: (userId, previousId) =>
+    call((c) => c.alias(String(userId), previousId == null ? undefined : String(previousId))),
+  group: (groupId, traits) => call((c) => c.group(String(groupId), json(traits))),
+  reset: () => call((c) => c.reset()),
+  user: () => call((c) => ({ anonymousId: c.anonymousId(), userId: c.userId() ?? null })),
   ready(cb) {
     call(() => cb && cb(api));
   },

@@ -14,6 +14,7 @@ pub struct Cairn {
     write_key: String,
     api_host: String,
     anonymous_id: String,
+    user_id: Option<String>,
 }
 
 #[wasm_bindgen]
@@ -28,12 +29,51 @@ impl Cairn {
         } else {
             api_host
         };
-        Ok(Cairn { write_key, api_host, anonymous_id: id::uuid_v4(random_bytes()?) })
+        Ok(Cairn { write_key, api_host, anonymous_id: id::uuid_v4(random_bytes()?), user_id: None })
     }
 
     #[wasm_bindgen(js_name = anonymousId)]
     pub fn anonymous_id(&self) -> String {
         self.anonymous_id.clone()
+    }
+
+    #[wasm_bindgen(js_name = userId)]
+    pub fn user_id(&self) -> Option<String> {
+        self.user_id.clone()
+    }
+
+    /// Records who the visitor is; later calls carry the `userId`.
+    pub fn identify(&mut self, user_id: Option<String>, traits: &str) -> Result<js_sys::Promise, JsError> {
+        if let Some(u) = user_id.filter(|u| !u.is_empty()) {
+            self.user_id = Some(u);
+        }
+        let mut msg = self.message(Kind::Identify)?;
+        msg.traits = parse_object(traits)?;
+        self.send(msg)
+    }
+
+    /// Links `previous_id` (by default the current identity) to `user_id`.
+    pub fn alias(&mut self, user_id: String, previous_id: Option<String>) -> Result<js_sys::Promise, JsError> {
+        let previous = previous_id.or_else(|| self.user_id.clone()).unwrap_or_else(|| self.anonymous_id.clone());
+        self.user_id = Some(user_id);
+        let mut msg = self.message(Kind::Alias)?;
+        msg.previous_id = Some(previous);
+        self.send(msg)
+    }
+
+    /// Associates the visitor with a group (a company, an account).
+    pub fn group(&self, group_id: String, traits: &str) -> Result<js_sys::Promise, JsError> {
+        let mut msg = self.message(Kind::Group)?;
+        msg.group_id = Some(group_id);
+        msg.traits = parse_object(traits)?;
+        self.send(msg)
+    }
+
+    /// Forgets the visitor (logout): no userId, a new anonymousId.
+    pub fn reset(&mut self) -> Result<(), JsError> {
+        self.user_id = None;
+        self.anonymous_id = id::uuid_v4(random_bytes()?);
+        Ok(())
     }
 
     /// Records a `track` call; `properties` is a JSON object text (the loader
@@ -59,6 +99,7 @@ impl Cairn {
         let now = js_sys::Date::now() as time::Millis;
         let mut msg = Message::new(kind, id::uuid_v4(random_bytes()?), now);
         msg.anonymous_id = Some(self.anonymous_id.clone());
+        msg.user_id = self.user_id.clone();
         let mut library = Map::new();
         library.insert("name".into(), "cairn-sdk".into());
         library.insert("version".into(), env!("CARGO_PKG_VERSION").into());

@@ -121,7 +121,27 @@ fn demo_shop_click_is_stored_as_a_track_event(w: &Worker) -> Result<()> {
 
     // The browser really sent it to the ingest API, once.
     let sent = browser.requests_to("/v1/track")?;
-    check(sent.len() == 1, || format!("expected one request to /v1/track, saw {}", sent.len()))
+    check(sent.len() == 1, || format!("expected one request to /v1/track, saw {}", sent.len()))?;
+
+    // Logging in: identify carries both ids, and later calls carry the userId.
+    let user_id = unique_id("shopper");
+    browser.eval(&format!("cairn.identify('{user_id}', {{email: 'shopper@example.com'}})"))?;
+    browser.eval("cairn.group('acme', {plan: 'team'})")?;
+    browser.click("[data-product-id='summit-jacket'] button")?;
+    let mine = wait_for("identify, group and the second click", Duration::from_secs(15), || {
+        events(w, &format!("userId={user_id}")).ok().filter(|e| e.len() == 3)
+    })?;
+    let kinds: Vec<&str> = mine.iter().rev().filter_map(|e| e["type"].as_str()).collect();
+    check(kinds == ["identify", "group", "track"], || format!("in order: {kinds:?}"))?;
+    check(mine.iter().all(|e| e["anonymousId"] == anonymous_id.as_str()), || "same device, same anonymousId".into())?;
+    check(mine[2]["traits"]["email"] == "shopper@example.com", || format!("traits: {}", mine[2]))?;
+    let user = browser.eval("cairn.user()")?;
+    check(user["userId"] == user_id.as_str(), || format!("user(): {user}"))?;
+    browser.eval("cairn.reset()")?;
+    let after = browser.eval("cairn.user()")?;
+    check(after["userId"].is_null() && after["anonymousId"] != anonymous_id.as_str(), || {
+        format!("after reset: {after}")
+    })
 }
 
 fn track_with_basic_auth_is_stored_once_per_message_id(w: &Worker) -> Result<()> {
