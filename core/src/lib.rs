@@ -13,6 +13,7 @@ pub mod consent;
 pub mod delivery;
 pub mod event;
 pub mod id;
+pub mod identity;
 pub mod ingest;
 pub mod json;
 pub mod source;
