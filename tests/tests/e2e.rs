@@ -187,6 +187,24 @@ fn ingest_rejects_bad_requests_with_json_errors(w: &Worker) -> Result<()> {
 }
 
 fn admin_api_requires_the_token(w: &Worker) -> Result<()> {
+    // With the token, filters and limits work and bad ones are named.
+    let user = unique_id("admin");
+    for i in 0..3 {
+        let body = json!({"userId": user, "event": format!("E{i}"), "messageId": format!("{user}-{i}")}).to_string();
+        let r = post(&w.url("/v1/track"), &[BASIC_DEMO, JSON_CT], &body)?;
+        check(r.status == 200, || format!("{} {}", r.status, r.body))?;
+    }
+    let newest: Vec<String> = events(w, &format!("userId={user}&limit=2"))?
+        .iter()
+        .filter_map(|e| e["event"].as_str().map(str::to_owned))
+        .collect();
+    check(newest == ["E2", "E1"], || format!("newest first, limited: {newest:?}"))?;
+    let one = events(w, &format!("userId={user}&messageId={user}-0"))?;
+    check(one.len() == 1 && one[0]["event"] == "E0", || format!("by messageId: {one:?}"))?;
+    for bad in ["limit=0", "limit=1001", "limit=ten"] {
+        let r = admin_get(&w.url(&format!("/admin/events?{bad}")))?;
+        check(r.status == 400 && r.body["error"] == "invalid_limit", || format!("{bad}: {} {}", r.status, r.body))?;
+    }
     for headers in
         [vec![], vec![("authorization", "Bearer wrong")], vec![("authorization", "Basic Y2Fpcm5fZGVtb19rZXk6")]]
     {
