@@ -1,14 +1,64 @@
 // Cairn SDK loader (ES module). The snippet defines `window.cairn` as a queue
 // of calls; this module starts the wasm SDK, replays the queue in order and
-// then replaces the queue with the live API.
+// then replaces the queue with the live API. The wasm side keeps the state
+// and decides; this file owns the timers and the network calls.
 import init, { Cairn } from './cairn_sdk.js';
 
 await init({ module_or_path: new URL('./cairn_sdk_bg.wasm', import.meta.url) });
 
+const BATCH_BYTES = 60 * 1024; // keepalive requests and beacons must stay under 64 KiB
 let instance = null;
+let timer = 0;
+let sending = false;
 const pending = [];
 const json = (v) => (v == null ? '' : JSON.stringify(v));
 const call = (fn) => (instance ? fn(instance) : (pending.push(fn), undefined));
+
+function later(ms) {
+  clearTimeout(timer);
+  timer = setTimeout(() => ((timer = 0), send()), ms);
+}
+
+// Sends batches one at a time until the queue is empty or a retry is due.
+async function send() {
+  if (sending || !instance) return;
+  sending = true;
+  try {
+    for (let body; (body = instance.takeBatch(BATCH_BYTES)); ) {
+      let status, retryAfter;
+      try {
+        const res = await fetch(instance.endpoint(), { method: 'POST', body, keepalive: true });
+        status = res.status;
+        retryAfter = res.headers.get('retry-after') ?? undefined;
+      } catch {
+        // network error: no status, retried with backoff
+      }
+      const next = instance.ack(status, retryAfter, Math.random());
+      if (next > 0) return later(next);
+    }
+  } finally {
+    sending = false;
+  }
+}
+
+// A recording call: send now when the queue is due, else within 5 s.
+const record = (fn) =>
+  call((c) => {
+    if (fn(c)) send();
+    else if (!timer) later(5000);
+  });
+
+// When the page goes away, what is left goes out with sendBeacon.
+function leave() {
+  if (!instance) return;
+  for (let body; (body = instance.drainForBeacon(BATCH_BYTES)); ) {
+    if (!navigator.sendBeacon(instance.endpoint(), body)) {
+      fetch(instance.endpoint(), { method: 'POST', body, keepalive: true }).catch(() => {});
+    }
+  }
+}
+addEventListener('pagehide', leave);
+document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && leave());
 
 const api = {
   load(writeKey, options = {}) {
@@ -17,20 +67,22 @@ const api = {
     pending.splice(0).forEach((fn) => fn(instance));
     return api;
   },
-  track: (event, properties) => call((c) => c.track(String(event), json(properties))),
+  track: (event, properties) => record((c) => c.track(String(event), json(properties))),
   page: (name, properties) => {
     if (typeof name === 'object' && name !== null) [name, properties] = [undefined, name];
-    return call((c) => c.page(name == null ? undefined : String(name), json(properties)));
+    return record((c) => c.page(name == null ? undefined : String(name), json(properties)));
   },
   identify: (userId, traits) => {
     if (typeof userId === 'object' && userId !== null) [userId, traits] = [undefined, userId];
-    return call((c) => c.identify(userId == null ? undefined : String(userId), json(traits)));
+    return record((c) => c.identify(userId == null ? undefined : String(userId), json(traits)));
   },
   alias: (userId, previousId) =>
-    call((c) => c.alias(String(userId), previousId == null ? undefined : String(previousId))),
-  group: (groupId, traits) => call((c) => c.group(String(groupId), json(traits))),
+    record((c) => c.alias(String(userId), previousId == null ? undefined : String(previousId))),
+  group: (groupId, traits) => record((c) => c.group(String(groupId), json(traits))),
   reset: () => call((c) => c.reset()),
   user: () => call((c) => ({ anonymousId: c.anonymousId(), userId: c.userId() ?? null })),
+  // Sends what is queued now; resolves when the queue is empty or waits for a retry.
+  flush: () => call(() => send()),
   ready(cb) {
     call(() => cb && cb(api));
   },

@@ -1,9 +1,14 @@
 //! The browser SDK: a thin shell that turns calls from the page into Spec
-//! messages built by `cairn-core`, and sends them to the Cairn edge worker.
+//! messages built by `cairn-core`, queues them and hands batches to the JS
+//! loader to send, following `cairn_core::delivery`'s policy.
 //!
-//! All state lives here, in Rust; the JS loader (`js/cairn.js`) only replays
-//! the snippet's queue and forwards calls.
+//! All state lives here, in Rust; the JS loader (`js/cairn.js`) replays the
+//! snippet's queue, owns the timers and does the `fetch`/`sendBeacon` calls,
+//! reporting each answer back with `ack`.
 
+use std::collections::VecDeque;
+
+use cairn_core::delivery::{self, Outcome};
 use cairn_core::{Kind, Message, id, time};
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
@@ -12,10 +17,24 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 pub struct Cairn {
     write_key: String,
-    api_host: String,
+    endpoint: String,
     anonymous_id: String,
     user_id: Option<String>,
+    /// Messages waiting to be delivered, as JSON text, oldest first.
+    queue: VecDeque<Queued>,
+    /// How many messages at the front of `queue` are in the request in flight.
+    in_flight: usize,
+    /// Failed attempts of the current front batch.
+    attempt: u32,
 }
+
+struct Queued {
+    json: String,
+    at: time::Millis,
+}
+
+/// The bytes around the messages of a batch body: `{"batch":[...],"writeKey":"...","sentAt":"..."}`.
+const ENVELOPE_BYTES: usize = 64;
 
 #[wasm_bindgen]
 impl Cairn {
@@ -29,7 +48,15 @@ impl Cairn {
         } else {
             api_host
         };
-        Ok(Cairn { write_key, api_host, anonymous_id: id::uuid_v4(random_bytes()?), user_id: None })
+        Ok(Cairn {
+            write_key,
+            endpoint: [api_host.trim_end_matches('/'), "/v1/batch"].concat(),
+            anonymous_id: id::uuid_v4(random_bytes()?),
+            user_id: None,
+            queue: VecDeque::new(),
+            in_flight: 0,
+            attempt: 0,
+        })
     }
 
     #[wasm_bindgen(js_name = anonymousId)]
@@ -42,31 +69,54 @@ impl Cairn {
         self.user_id.clone()
     }
 
+    /// Where batches go (`POST`).
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    /// Records a `track` call; `properties` is a JSON object text (the loader
+    /// stringifies what the page passed). Every recording call returns
+    /// whether the queue should be sent now (else within 5 s).
+    pub fn track(&mut self, event: String, properties: &str) -> Result<bool, JsError> {
+        let mut msg = self.message(Kind::Track)?;
+        msg.event = Some(event);
+        msg.properties = parse_object(properties)?;
+        Ok(self.enqueue(msg))
+    }
+
+    /// Records a `page` call for the current page.
+    pub fn page(&mut self, name: Option<String>, properties: &str) -> Result<bool, JsError> {
+        let mut msg = self.message(Kind::Page)?;
+        msg.name = name;
+        msg.properties = parse_object(properties)?;
+        Ok(self.enqueue(msg))
+    }
+
     /// Records who the visitor is; later calls carry the `userId`.
-    pub fn identify(&mut self, user_id: Option<String>, traits: &str) -> Result<js_sys::Promise, JsError> {
+    pub fn identify(&mut self, user_id: Option<String>, traits: &str) -> Result<bool, JsError> {
         if let Some(u) = user_id.filter(|u| !u.is_empty()) {
             self.user_id = Some(u);
         }
         let mut msg = self.message(Kind::Identify)?;
         msg.traits = parse_object(traits)?;
-        self.send(msg)
+        Ok(self.enqueue(msg))
     }
 
     /// Links `previous_id` (by default the current identity) to `user_id`.
-    pub fn alias(&mut self, user_id: String, previous_id: Option<String>) -> Result<js_sys::Promise, JsError> {
+    pub fn alias(&mut self, user_id: String, previous_id: Option<String>) -> Result<bool, JsError> {
         let previous = previous_id.or_else(|| self.user_id.clone()).unwrap_or_else(|| self.anonymous_id.clone());
         self.user_id = Some(user_id);
         let mut msg = self.message(Kind::Alias)?;
         msg.previous_id = Some(previous);
-        self.send(msg)
+        Ok(self.enqueue(msg))
     }
 
     /// Associates the visitor with a group (a company, an account).
-    pub fn group(&self, group_id: String, traits: &str) -> Result<js_sys::Promise, JsError> {
+    pub fn group(&mut self, group_id: String, traits: &str) -> Result<bool, JsError> {
         let mut msg = self.message(Kind::Group)?;
         msg.group_id = Some(group_id);
         msg.traits = parse_object(traits)?;
-        self.send(msg)
+        Ok(self.enqueue(msg))
     }
 
     /// Forgets the visitor (logout): no userId, a new anonymousId.
@@ -76,28 +126,66 @@ impl Cairn {
         Ok(())
     }
 
-    /// Records a `track` call; `properties` is a JSON object text (the loader
-    /// stringifies what the page passed). Resolves when the worker answers.
-    pub fn track(&self, event: String, properties: &str) -> Result<js_sys::Promise, JsError> {
-        let mut msg = self.message(Kind::Track)?;
-        msg.event = Some(event);
-        msg.properties = parse_object(properties)?;
-        self.send(msg)
+    /// Messages not yet delivered.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
     }
 
-    /// Records a `page` call for the current page.
-    pub fn page(&self, name: Option<String>, properties: &str) -> Result<js_sys::Promise, JsError> {
-        let mut msg = self.message(Kind::Page)?;
-        msg.name = name;
-        msg.properties = parse_object(properties)?;
-        self.send(msg)
+    /// Whether the queue is due (10 messages, 60 KB, or 5 s old).
+    pub fn due(&self) -> bool {
+        let bytes = self.queue.iter().map(|q| q.json.len()).sum();
+        let age = self.queue.front().map_or(0, |q| now().saturating_sub(q.at));
+        delivery::should_flush(self.queue.len(), bytes, age)
+    }
+
+    /// The body of the next request, or `None` when nothing is waiting or a
+    /// request is already in flight. Bodies stay under `max_bytes` unless one
+    /// message alone is larger.
+    #[wasm_bindgen(js_name = takeBatch)]
+    pub fn take_batch(&mut self, max_bytes: usize) -> Option<String> {
+        if self.in_flight > 0 || self.queue.is_empty() {
+            return None;
+        }
+        let sizes: Vec<usize> = self.queue.iter().map(|q| q.json.len()).collect();
+        let first = delivery::chunks(&sizes, ENVELOPE_BYTES + self.write_key.len(), max_bytes).into_iter().next()?;
+        self.in_flight = first.len();
+        Some(self.body(first))
+    }
+
+    /// Reports the answer to the request from `takeBatch` (`status` absent
+    /// for a network error) and returns what the loader does next: a delay in
+    /// ms before retrying, 0 to send the next batch now, -1 when all is sent.
+    pub fn ack(&mut self, status: Option<u16>, retry_after: Option<String>, jitter: f64) -> f64 {
+        let sent = core::mem::take(&mut self.in_flight);
+        match delivery::outcome(status, self.attempt + 1, jitter, retry_after.as_deref()) {
+            Outcome::Retry(ms) => {
+                self.attempt += 1;
+                return ms as f64;
+            }
+            Outcome::Delivered | Outcome::Drop => {
+                self.attempt = 0;
+                self.queue.drain(..sent.min(self.queue.len()));
+            }
+        }
+        if self.queue.is_empty() { -1.0 } else { 0.0 }
+    }
+
+    /// When the page goes away: takes the next batch of what is not in
+    /// flight, for `sendBeacon`, and forgets it (there is no answer to wait for).
+    #[wasm_bindgen(js_name = drainForBeacon)]
+    pub fn drain_for_beacon(&mut self, max_bytes: usize) -> Option<String> {
+        let rest: Vec<usize> = self.queue.iter().skip(self.in_flight).map(|q| q.json.len()).collect();
+        let chunk = delivery::chunks(&rest, ENVELOPE_BYTES + self.write_key.len(), max_bytes).into_iter().next()?;
+        let range = self.in_flight + chunk.start..self.in_flight + chunk.end;
+        let body = self.body(range.clone());
+        self.queue.drain(range);
+        Some(body)
     }
 }
 
 impl Cairn {
     fn message(&self, kind: Kind) -> Result<Message, JsError> {
-        let now = js_sys::Date::now() as time::Millis;
-        let mut msg = Message::new(kind, id::uuid_v4(random_bytes()?), now);
+        let mut msg = Message::new(kind, id::uuid_v4(random_bytes()?), now());
         msg.anonymous_id = Some(self.anonymous_id.clone());
         msg.user_id = self.user_id.clone();
         let mut library = Map::new();
@@ -107,24 +195,37 @@ impl Cairn {
         Ok(msg)
     }
 
-    fn send(&self, mut msg: Message) -> Result<js_sys::Promise, JsError> {
-        msg.sent_at = Some(js_sys::Date::now() as time::Millis);
-        let mut body = msg.to_json();
-        if let Value::Object(o) = &mut body {
-            // The Spec's receivedAt is the server's to set.
+    fn enqueue(&mut self, msg: Message) -> bool {
+        let mut json = msg.to_json();
+        if let Value::Object(o) = &mut json {
+            // The server corrects the client's clock from originalTimestamp
+            // and sentAt, and sets receivedAt itself.
+            o.remove("timestamp");
             o.remove("receivedAt");
-            o.insert("writeKey".into(), self.write_key.as_str().into());
         }
-        let init = web_sys::RequestInit::new();
-        init.set_method("POST");
-        // text/plain keeps the request "simple": no CORS preflight.
-        init.set_body(&JsValue::from_str(&body.to_string()));
-        // keepalive lets the request outlive the page (web-sys has no setter for it).
-        let _ = js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
-        let window = web_sys::window().ok_or_else(|| JsError::new("cairn: no window"))?;
-        let url = [self.api_host.as_str(), "/v1/", msg.kind.as_str()].concat();
-        Ok(window.fetch_with_str_and_init(&url, &init))
+        self.queue.push_back(Queued { json: json.to_string(), at: msg.timestamp });
+        self.due()
     }
+
+    fn body(&self, range: core::ops::Range<usize>) -> String {
+        let mut body = String::from("{\"batch\":[");
+        for (i, q) in self.queue.range(range).enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&q.json);
+        }
+        body.push_str("],\"writeKey\":");
+        body.push_str(&Value::from(self.write_key.as_str()).to_string());
+        body.push_str(",\"sentAt\":\"");
+        body.push_str(&time::format(now()));
+        body.push_str("\"}");
+        body
+    }
+}
+
+fn now() -> time::Millis {
+    js_sys::Date::now() as time::Millis
 }
 
 fn parse_object(json: &str) -> Result<Map<String, Value>, JsError> {

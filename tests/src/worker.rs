@@ -1,7 +1,6 @@
 //! The Cairn worker on `wrangler dev`, with its own port and its own local
 //! D1/KV state in a fresh folder.
 
-use std::fs::File;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -13,6 +12,8 @@ use crate::{Result, free_port, reap_with_this_process, scratch_dir, stop_process
 pub struct Worker {
     child: Option<Child>,
     pub base_url: String,
+    port: u16,
+    vars: Vec<String>,
     state: PathBuf,
     log: PathBuf,
 }
@@ -60,9 +61,33 @@ impl Worker {
             run_wrangler(&["d1", "execute", "DB", "--local", "--command", statement], &state)?;
         }
         let port = free_port()?;
-        let inspector = free_port()?;
         let log = state.with_extension("log");
-        let out = File::create(&log).map_err(|e| e.to_string())?;
+        let mut worker = Worker {
+            child: None,
+            base_url: format!("http://127.0.0.1:{port}"),
+            port,
+            vars: vars.iter().map(|(k, v)| format!("{k}:{v}")).collect(),
+            state,
+            log,
+        };
+        worker.resume()?;
+        Ok(worker)
+    }
+
+    /// Stops wrangler dev, keeping its port and state for [`Worker::resume`]
+    /// (a worker that is down, as clients see it).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop_process_group(&mut child);
+        }
+    }
+
+    /// Starts wrangler dev (again) on the same port and state; returns once
+    /// `/healthz` answers.
+    pub fn resume(&mut self) -> Result<()> {
+        self.stop();
+        let inspector = free_port()?;
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).map_err(|e| e.to_string())?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let child = wrangler()
             .args([
@@ -70,13 +95,13 @@ impl Worker {
                 "--ip",
                 "127.0.0.1",
                 "--port",
-                &port.to_string(),
+                &self.port.to_string(),
                 "--inspector-port",
                 &inspector.to_string(),
                 "--persist-to",
             ])
-            .arg(&state)
-            .args(vars.iter().flat_map(|(k, v)| ["--var".to_owned(), format!("{k}:{v}")]))
+            .arg(&self.state)
+            .args(self.vars.iter().flat_map(|v| ["--var".to_owned(), v.clone()]))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -84,18 +109,16 @@ impl Worker {
             .spawn()
             .map_err(|e| format!("cannot start wrangler dev: {e}"))?;
         reap_with_this_process(&child);
-        let mut worker = Worker { child: Some(child), base_url: format!("http://127.0.0.1:{port}"), state, log };
-        let health = format!("{}/healthz", worker.base_url);
+        self.child = Some(child);
+        let health = format!("{}/healthz", self.base_url);
+        let child = &mut self.child;
         let ready = wait_for("wrangler dev to answer /healthz", Duration::from_secs(90), || {
-            if let Some(Ok(Some(status))) = worker.child.as_mut().map(Child::try_wait) {
+            if let Some(Ok(Some(status))) = child.as_mut().map(Child::try_wait) {
                 return Some(Err(format!("wrangler dev exited early ({status})")));
             }
             ureq::get(&health).call().ok().filter(|r| r.status() == 200).map(|_| Ok(()))
         });
-        match ready.and_then(|r| r) {
-            Ok(()) => Ok(worker),
-            Err(e) => Err(format!("{e}\n--- wrangler dev log ---\n{}", worker.log_tail())),
-        }
+        ready.and_then(|r| r).map_err(|e| format!("{e}\n--- wrangler dev log ---\n{}", self.log_tail()))
     }
 
     pub fn url(&self, path: &str) -> String {

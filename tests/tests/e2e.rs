@@ -37,6 +37,9 @@ const TESTS: &[(&str, Test)] = &[
     ("server_enriches_context_per_source_policy", server_enriches_context_per_source_policy),
     ("concurrent_clients_store_exactly_what_they_sent", concurrent_clients_store_exactly_what_they_sent),
     ("a_failed_write_is_a_retryable_5xx_and_stores_nothing", a_failed_write_is_a_retryable_5xx_and_stores_nothing),
+    ("sdk_sends_ten_calls_in_one_batch", sdk_sends_ten_calls_in_one_batch),
+    ("a_click_right_before_leaving_the_page_still_arrives", a_click_right_before_leaving_the_page_still_arrives),
+    ("sdk_retries_until_the_worker_is_back", sdk_retries_until_the_worker_is_back),
 ];
 
 fn main() -> ExitCode {
@@ -119,15 +122,18 @@ fn demo_shop_click_is_stored_as_a_track_event(w: &Worker) -> Result<()> {
         format!("missing common fields: {e}")
     })?;
 
-    // The browser really sent it to the ingest API, once.
-    let sent = browser.requests_to("/v1/track")?;
-    check(sent.len() == 1, || format!("expected one request to /v1/track, saw {}", sent.len()))?;
+    // The browser really sent it, once, in a batch to the ingest API.
+    let sent = browser.requests_to("/v1/batch")?;
+    let clicks: usize =
+        sent.iter().filter_map(|r| r["postData"].as_str()).map(|b| b.matches("Product Clicked").count()).sum();
+    check(clicks == 1, || format!("expected the click in exactly one request, saw it {clicks} times in {sent:?}"))?;
 
     // Logging in: identify carries both ids, and later calls carry the userId.
     let user_id = unique_id("shopper");
     browser.eval(&format!("cairn.identify('{user_id}', {{email: 'shopper@example.com'}})"))?;
     browser.eval("cairn.group('acme', {plan: 'team'})")?;
     browser.click("[data-product-id='summit-jacket'] button")?;
+    browser.eval("cairn.flush()")?;
     let mine = wait_for("identify, group and the second click", Duration::from_secs(15), || {
         events(w, &format!("userId={user_id}")).ok().filter(|e| e.len() == 3)
     })?;
@@ -473,4 +479,63 @@ fn a_failed_write_is_a_retryable_5xx_and_stores_nothing(w: &Worker) -> Result<()
     }
     let stored = events(w, &format!("userId={user}"))?;
     check(stored.len() == 2, || format!("after the retries: {} stored", stored.len()))
+}
+
+/// Opens the shop and returns the SDK's anonymousId once it is ready.
+fn open_shop(browser: &mut Browser, w: &Worker) -> Result<String> {
+    browser.goto(&w.url("/"))?;
+    browser.eval("new Promise((resolve) => cairn.ready(() => resolve(true)))")?;
+    let id = browser.eval("cairn.user().anonymousId")?;
+    id.as_str().map(str::to_owned).ok_or_else(|| "the SDK has no anonymousId".into())
+}
+
+fn sdk_sends_ten_calls_in_one_batch(w: &Worker) -> Result<()> {
+    let mut browser = Browser::start()?;
+    let anonymous_id = open_shop(&mut browser, w)?;
+    // The page view plus nine tracks make ten: the queue is due at once, no timer.
+    browser.eval("for (let i = 0; i < 9; i++) cairn.track('Scrolled', {depth: i}); true")?;
+    let stored = wait_for("ten messages", Duration::from_secs(4), || {
+        events(w, &format!("anonymousId={anonymous_id}")).ok().filter(|e| e.len() == 10)
+    })?;
+    let depths: Vec<i64> = stored.iter().rev().filter_map(|e| e["properties"]["depth"].as_i64()).collect();
+    check(depths == (0..9).collect::<Vec<_>>(), || format!("in order: {depths:?}"))?;
+    let batches = browser.requests_to("/v1/batch")?;
+    check(batches.len() == 1, || format!("one request for ten calls, saw {}", batches.len()))?;
+    // The client's clock is corrected by the server: no client timestamp is sent.
+    let body = batches[0]["postData"].as_str().unwrap_or_default();
+    check(body.contains("originalTimestamp") && body.contains("sentAt") && !body.contains("\"timestamp\""), || {
+        format!("timestamps in the batch: {body}")
+    })
+}
+
+fn a_click_right_before_leaving_the_page_still_arrives(w: &Worker) -> Result<()> {
+    let mut browser = Browser::start()?;
+    let anonymous_id = open_shop(&mut browser, w)?;
+    browser.click("[data-product-id='ridge-pack'] button")?;
+    browser.goto("about:blank")?;
+    wait_for("the click sent on pagehide", Duration::from_secs(15), || {
+        events(w, &format!("anonymousId={anonymous_id}"))
+            .ok()
+            .filter(|e| e.iter().any(|e| e["event"] == "Product Clicked"))
+    })?;
+    Ok(())
+}
+
+fn sdk_retries_until_the_worker_is_back(_shared: &Worker) -> Result<()> {
+    // A worker of its own: this test takes it down.
+    let mut w = Worker::start()?;
+    let mut browser = Browser::start()?;
+    let anonymous_id = open_shop(&mut browser, &w)?;
+    browser.eval("cairn.flush()")?;
+    w.stop();
+    browser.click("[data-product-id='trail-runner'] button")?;
+    // The attempt fails while the worker is down and is retried with backoff.
+    browser.eval("cairn.flush()")?;
+    check(browser.eval("cairn.user() && true")? == true, || "the page keeps working".into())?;
+    w.resume()?;
+    let stored = wait_for("the click after the retry", Duration::from_secs(40), || {
+        events(&w, &format!("anonymousId={anonymous_id}")).ok().filter(|e| e.iter().any(|e| e["type"] == "track"))
+    })?;
+    let tracks = stored.iter().filter(|e| e["type"] == "track").count();
+    check(tracks == 1, || format!("stored once, got {tracks}"))
 }
