@@ -60,13 +60,50 @@ function leave() {
 addEventListener('pagehide', leave);
 document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && leave());
 
+// The visitor's consent choice is kept (it is strictly necessary to honour
+// it), but only once they have made one: before that, nothing is stored.
+const CONSENT_KEY = 'cairn.consent';
+const listeners = [];
+function readChoice() {
+  try {
+    return localStorage.getItem(CONSENT_KEY);
+  } catch {
+    return null;
+  }
+}
+
+const consent = {
+  // set({analytics: true, marketing: false, ...}); categories not named keep their value.
+  set(preferences) {
+    return call((c) => {
+      const now = c.setConsent(JSON.stringify(preferences || {}));
+      const state = JSON.parse(c.getConsent());
+      try {
+        localStorage.setItem(CONSENT_KEY, JSON.stringify(state.categoryPreferences));
+      } catch {
+        // storage unavailable: the choice holds for this page only
+      }
+      listeners.forEach((cb) => cb(state));
+      if (now) send();
+    });
+  },
+  // {chosen, categoryPreferences}
+  get: () => call((c) => JSON.parse(c.getConsent())),
+  onChange(cb) {
+    if (typeof cb === 'function') listeners.push(cb);
+  },
+};
+
 const api = {
   load(writeKey, options = {}) {
     if (instance) return api;
-    instance = new Cairn(String(writeKey), options.apiHost || '');
+    instance = new Cairn(String(writeKey), options.apiHost || '', options.consent || 'opt-in');
+    const stored = readChoice();
+    if (stored) instance.setConsent(stored);
     pending.splice(0).forEach((fn) => fn(instance));
     return api;
   },
+  consent,
   track: (event, properties) => record((c) => c.track(String(event), json(properties))),
   page: (name, properties) => {
     if (typeof name === 'object' && name !== null) [name, properties] = [undefined, name];

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 
+use cairn_core::consent::{Category, Mode, Preferences};
 use cairn_core::delivery::{self, Outcome};
 use cairn_core::{Kind, Message, id, time};
 use serde_json::{Map, Value};
@@ -20,18 +21,20 @@ pub struct Cairn {
     endpoint: String,
     anonymous_id: String,
     user_id: Option<String>,
-    /// Messages waiting to be delivered, as JSON text, oldest first.
-    queue: VecDeque<Queued>,
+    /// The visitor's consent, and whether they have chosen at all.
+    consent: Preferences,
+    chosen: bool,
+    /// Messages waiting to be delivered, oldest first. They are serialized
+    /// when sent, so they carry the consent in force at that moment.
+    queue: VecDeque<Message>,
     /// How many messages at the front of `queue` are in the request in flight.
     in_flight: usize,
     /// Failed attempts of the current front batch.
     attempt: u32,
 }
 
-struct Queued {
-    json: String,
-    at: time::Millis,
-}
+/// Messages held while consent does not allow sending; older ones go first.
+const MAX_HELD: usize = 100;
 
 /// The bytes around the messages of a batch body: `{"batch":[...],"writeKey":"...","sentAt":"..."}`.
 const ENVELOPE_BYTES: usize = 64;
@@ -40,8 +43,11 @@ const ENVELOPE_BYTES: usize = 64;
 impl Cairn {
     /// `api_host` is the origin of the Cairn worker; empty means this page's
     /// own origin (first-party collection).
+    /// `consent_mode` is `opt-out` to send until the visitor objects; anything
+    /// else is opt-in: nothing leaves the page before the visitor allows it.
     #[wasm_bindgen(constructor)]
-    pub fn new(write_key: String, api_host: String) -> Result<Cairn, JsError> {
+    pub fn new(write_key: String, api_host: String, consent_mode: &str) -> Result<Cairn, JsError> {
+        let mode = if consent_mode == "opt-out" { Mode::OptOut } else { Mode::OptIn };
         let window = web_sys::window().ok_or_else(|| JsError::new("cairn: no window"))?;
         let api_host = if api_host.is_empty() {
             window.location().origin().map_err(|_| JsError::new("cairn: no origin"))?
@@ -53,6 +59,8 @@ impl Cairn {
             endpoint: [api_host.trim_end_matches('/'), "/v1/batch"].concat(),
             anonymous_id: id::uuid_v4(random_bytes()?),
             user_id: None,
+            consent: Preferences::initial(mode),
+            chosen: false,
             queue: VecDeque::new(),
             in_flight: 0,
             attempt: 0,
@@ -131,10 +139,44 @@ impl Cairn {
         self.queue.len()
     }
 
-    /// Whether the queue is due (10 messages, 60 KB, or 5 s old).
+    /// Records the visitor's choice (`{"analytics": true, ...}`; categories
+    /// not named keep their value). Withdrawing analytics drops what is
+    /// queued. Returns whether the queue should be sent now.
+    #[wasm_bindgen(js_name = setConsent)]
+    pub fn set_consent(&mut self, preferences: &str) -> Result<bool, JsError> {
+        let v: Value =
+            serde_json::from_str(preferences).map_err(|_| JsError::new("cairn: consent must be an object"))?;
+        self.consent = Preferences::from_json(self.consent, &v);
+        self.chosen = true;
+        if !self.sending_allowed() {
+            self.queue.clear();
+            self.in_flight = 0;
+        }
+        Ok(self.sending_allowed() && !self.queue.is_empty())
+    }
+
+    /// `{"chosen": bool, "categoryPreferences": {...}}`
+    #[wasm_bindgen(js_name = getConsent)]
+    pub fn get_consent(&self) -> String {
+        let mut m = Map::new();
+        m.insert("chosen".into(), Value::Bool(self.chosen));
+        m.insert("categoryPreferences".into(), self.consent.to_json());
+        Value::Object(m).to_string()
+    }
+
+    /// Whether identifiers may be kept in cookies/localStorage.
+    #[wasm_bindgen(js_name = storageAllowed)]
+    pub fn storage_allowed(&self) -> bool {
+        self.consent.allows_storage()
+    }
+
+    /// Whether the queue is due (10 messages, 60 KB, or 5 s old) and may be sent.
     pub fn due(&self) -> bool {
-        let bytes = self.queue.iter().map(|q| q.json.len()).sum();
-        let age = self.queue.front().map_or(0, |q| now().saturating_sub(q.at));
+        if !self.sending_allowed() {
+            return false;
+        }
+        let bytes = self.queue.len() * 600; // a typical message; exact sizes are taken when sending
+        let age = self.queue.front().map_or(0, |m| now().saturating_sub(m.timestamp));
         delivery::should_flush(self.queue.len(), bytes, age)
     }
 
@@ -143,13 +185,14 @@ impl Cairn {
     /// message alone is larger.
     #[wasm_bindgen(js_name = takeBatch)]
     pub fn take_batch(&mut self, max_bytes: usize) -> Option<String> {
-        if self.in_flight > 0 || self.queue.is_empty() {
+        if self.in_flight > 0 || self.queue.is_empty() || !self.sending_allowed() {
             return None;
         }
-        let sizes: Vec<usize> = self.queue.iter().map(|q| q.json.len()).collect();
+        let jsons: Vec<String> = self.queue.iter().map(|m| self.wire_json(m)).collect();
+        let sizes: Vec<usize> = jsons.iter().map(String::len).collect();
         let first = delivery::chunks(&sizes, ENVELOPE_BYTES + self.write_key.len(), max_bytes).into_iter().next()?;
         self.in_flight = first.len();
-        Some(self.body(first))
+        Some(self.body(&jsons[first]))
     }
 
     /// Reports the answer to the request from `takeBatch` (`status` absent
@@ -174,11 +217,14 @@ impl Cairn {
     /// flight, for `sendBeacon`, and forgets it (there is no answer to wait for).
     #[wasm_bindgen(js_name = drainForBeacon)]
     pub fn drain_for_beacon(&mut self, max_bytes: usize) -> Option<String> {
-        let rest: Vec<usize> = self.queue.iter().skip(self.in_flight).map(|q| q.json.len()).collect();
-        let chunk = delivery::chunks(&rest, ENVELOPE_BYTES + self.write_key.len(), max_bytes).into_iter().next()?;
-        let range = self.in_flight + chunk.start..self.in_flight + chunk.end;
-        let body = self.body(range.clone());
-        self.queue.drain(range);
+        if !self.sending_allowed() {
+            return None;
+        }
+        let rest: Vec<String> = self.queue.iter().skip(self.in_flight).map(|m| self.wire_json(m)).collect();
+        let sizes: Vec<usize> = rest.iter().map(String::len).collect();
+        let chunk = delivery::chunks(&sizes, ENVELOPE_BYTES + self.write_key.len(), max_bytes).into_iter().next()?;
+        let body = self.body(&rest[chunk.clone()]);
+        self.queue.drain(self.in_flight + chunk.start..self.in_flight + chunk.end);
         Some(body)
     }
 }
@@ -195,25 +241,43 @@ impl Cairn {
         Ok(msg)
     }
 
+    /// Analytics is what Cairn's events are for; without it nothing is sent.
+    fn sending_allowed(&self) -> bool {
+        self.consent.allows(Category::Analytics)
+    }
+
     fn enqueue(&mut self, msg: Message) -> bool {
-        let mut json = msg.to_json();
-        if let Value::Object(o) = &mut json {
-            // The server corrects the client's clock from originalTimestamp
-            // and sentAt, and sets receivedAt itself.
-            o.remove("timestamp");
-            o.remove("receivedAt");
+        if !self.sending_allowed() && self.queue.len() >= MAX_HELD {
+            self.queue.pop_front();
         }
-        self.queue.push_back(Queued { json: json.to_string(), at: msg.timestamp });
+        self.queue.push_back(msg);
         self.due()
     }
 
-    fn body(&self, range: core::ops::Range<usize>) -> String {
+    /// A message as sent: with the consent in force now, without `timestamp`
+    /// and `receivedAt` (the server corrects the client's clock from
+    /// `originalTimestamp` and `sentAt`, and sets `receivedAt` itself).
+    fn wire_json(&self, msg: &Message) -> String {
+        let mut json = msg.to_json();
+        if let Value::Object(o) = &mut json {
+            o.remove("timestamp");
+            o.remove("receivedAt");
+            if let Some(Value::Object(ctx)) = o.get_mut("context") {
+                let mut consent = Map::new();
+                consent.insert("categoryPreferences".into(), self.consent.to_json());
+                ctx.insert("consent".into(), Value::Object(consent));
+            }
+        }
+        json.to_string()
+    }
+
+    fn body(&self, messages: &[String]) -> String {
         let mut body = String::from("{\"batch\":[");
-        for (i, q) in self.queue.range(range).enumerate() {
+        for (i, m) in messages.iter().enumerate() {
             if i > 0 {
                 body.push(',');
             }
-            body.push_str(&q.json);
+            body.push_str(m);
         }
         body.push_str("],\"writeKey\":");
         body.push_str(&Value::from(self.write_key.as_str()).to_string());

@@ -40,6 +40,8 @@ const TESTS: &[(&str, Test)] = &[
     ("sdk_sends_ten_calls_in_one_batch", sdk_sends_ten_calls_in_one_batch),
     ("a_click_right_before_leaving_the_page_still_arrives", a_click_right_before_leaving_the_page_still_arrives),
     ("sdk_retries_until_the_worker_is_back", sdk_retries_until_the_worker_is_back),
+    ("nothing_leaves_the_page_before_consent", nothing_leaves_the_page_before_consent),
+    ("rejecting_consent_sends_nothing", rejecting_consent_sends_nothing),
 ];
 
 fn main() -> ExitCode {
@@ -95,10 +97,7 @@ fn unique_id(prefix: &str) -> String {
 /// that event with the product's properties.
 fn demo_shop_click_is_stored_as_a_track_event(w: &Worker) -> Result<()> {
     let mut browser = Browser::start()?;
-    browser.goto(&w.url("/"))?;
-    browser.eval("new Promise((resolve) => cairn.ready(() => resolve(true)))")?;
-    let anonymous_id = browser.eval("cairn.user().anonymousId")?;
-    let anonymous_id = anonymous_id.as_str().ok_or("the SDK has no anonymousId")?.to_owned();
+    let anonymous_id = open_shop(&mut browser, w)?;
     let query = format!("anonymousId={anonymous_id}");
 
     // The snippet's page call arrives first.
@@ -481,28 +480,98 @@ fn a_failed_write_is_a_retryable_5xx_and_stores_nothing(w: &Worker) -> Result<()
     check(stored.len() == 2, || format!("after the retries: {} stored", stored.len()))
 }
 
-/// Opens the shop and returns the SDK's anonymousId once it is ready.
+/// Opens the shop, accepts all in the consent banner and returns the SDK's
+/// anonymousId.
 fn open_shop(browser: &mut Browser, w: &Worker) -> Result<String> {
+    let id = open_shop_undecided(browser, w)?;
+    browser.click("#consent-accept")?;
+    Ok(id)
+}
+
+/// Opens the shop and waits for the SDK, leaving the consent banner open.
+fn open_shop_undecided(browser: &mut Browser, w: &Worker) -> Result<String> {
     browser.goto(&w.url("/"))?;
     browser.eval("new Promise((resolve) => cairn.ready(() => resolve(true)))")?;
     let id = browser.eval("cairn.user().anonymousId")?;
     id.as_str().map(str::to_owned).ok_or_else(|| "the SDK has no anonymousId".into())
 }
 
+/// What the page has stored on the device: cookies and localStorage keys.
+fn device_storage(browser: &mut Browser) -> Result<(Vec<Value>, Vec<String>)> {
+    let cookies = browser.call("Network.getCookies", json!({}))?["cookies"].as_array().cloned().unwrap_or_default();
+    let keys = browser.eval("Object.keys(localStorage)")?;
+    let keys = keys.as_array().into_iter().flatten().filter_map(|k| k.as_str().map(str::to_owned)).collect();
+    Ok((cookies, keys))
+}
+
+fn nothing_leaves_the_page_before_consent(w: &Worker) -> Result<()> {
+    let mut browser = Browser::start()?;
+    let anonymous_id = open_shop_undecided(&mut browser, w)?;
+    check(browser.eval("document.getElementById('consent-banner').hidden")? == false, || "the banner shows".into())?;
+    browser.click("[data-product-id='trail-runner'] button")?;
+    browser.eval("cairn.flush()")?;
+    let sent = browser.requests_to("/v1/")?;
+    check(sent.is_empty(), || format!("requests before consent: {sent:?}"))?;
+    let (cookies, keys) = device_storage(&mut browser)?;
+    check(cookies.is_empty() && keys.is_empty(), || format!("stored before consent: {cookies:?} {keys:?}"))?;
+
+    let before_accept = browser.eval("new Date().toISOString()")?;
+    browser.click("#consent-accept")?;
+    let stored = wait_for("the queued page view and click", Duration::from_secs(10), || {
+        events(w, &format!("anonymousId={anonymous_id}")).ok().filter(|e| e.len() == 2)
+    })?;
+    let kinds: Vec<&str> = stored.iter().rev().filter_map(|e| e["type"].as_str()).collect();
+    check(kinds == ["page", "track"], || format!("in order: {kinds:?}"))?;
+    for e in &stored {
+        let prefs = &e["context"]["consent"]["categoryPreferences"];
+        check(prefs["analytics"] == true && prefs["necessary"] == true, || {
+            format!("consent context: {}", e["context"])
+        })?;
+        let original = e["originalTimestamp"].as_str().unwrap_or_default();
+        check(original < before_accept.as_str().unwrap_or_default(), || format!("original time kept: {original}"))?;
+    }
+    let (_, keys) = device_storage(&mut browser)?;
+    check(keys == ["cairn.consent"], || format!("after consent only the choice is stored: {keys:?}"))
+}
+
+fn rejecting_consent_sends_nothing(w: &Worker) -> Result<()> {
+    let mut browser = Browser::start()?;
+    let anonymous_id = open_shop_undecided(&mut browser, w)?;
+    browser.click("#consent-reject")?;
+    browser.click("[data-product-id='summit-jacket'] button")?;
+    // Past the 5 s flush timer, and then leaving the page (the beacon path).
+    std::thread::sleep(Duration::from_millis(5_500));
+    browser.goto("about:blank")?;
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = browser.requests_to("/v1/")?;
+    check(sent.is_empty(), || format!("requests after rejecting: {sent:?}"))?;
+    let stored = events(w, &format!("anonymousId={anonymous_id}"))?;
+    check(stored.is_empty(), || format!("stored after rejecting: {stored:?}"))
+}
+
 fn sdk_sends_ten_calls_in_one_batch(w: &Worker) -> Result<()> {
     let mut browser = Browser::start()?;
     let anonymous_id = open_shop(&mut browser, w)?;
-    // The page view plus nine tracks make ten: the queue is due at once, no timer.
-    browser.eval("for (let i = 0; i < 9; i++) cairn.track('Scrolled', {depth: i}); true")?;
-    let stored = wait_for("ten messages", Duration::from_secs(4), || {
-        events(w, &format!("anonymousId={anonymous_id}")).ok().filter(|e| e.len() == 10)
+    // Ten calls make the queue due at once: no 5 s timer to wait for.
+    browser.eval("for (let i = 0; i < 10; i++) cairn.track('Scrolled', {depth: i}); true")?;
+    let stored = wait_for("ten tracks", Duration::from_secs(4), || {
+        events(w, &format!("anonymousId={anonymous_id}&limit=20"))
+            .ok()
+            .filter(|e| e.iter().filter(|e| e["event"] == "Scrolled").count() == 10)
     })?;
     let depths: Vec<i64> = stored.iter().rev().filter_map(|e| e["properties"]["depth"].as_i64()).collect();
-    check(depths == (0..9).collect::<Vec<_>>(), || format!("in order: {depths:?}"))?;
-    let batches = browser.requests_to("/v1/batch")?;
-    check(batches.len() == 1, || format!("one request for ten calls, saw {}", batches.len()))?;
+    check(depths == (0..10).collect::<Vec<_>>(), || format!("in order: {depths:?}"))?;
+    let batches: Vec<String> = browser
+        .requests_to("/v1/batch")?
+        .iter()
+        .filter_map(|r| r["postData"].as_str().map(str::to_owned))
+        .filter(|b| b.contains("Scrolled"))
+        .collect();
+    check(batches.len() == 1 && batches[0].matches("Scrolled").count() == 10, || {
+        format!("one request for ten calls: {batches:?}")
+    })?;
     // The client's clock is corrected by the server: no client timestamp is sent.
-    let body = batches[0]["postData"].as_str().unwrap_or_default();
+    let body = &batches[0];
     check(body.contains("originalTimestamp") && body.contains("sentAt") && !body.contains("\"timestamp\""), || {
         format!("timestamps in the batch: {body}")
     })
