@@ -72,6 +72,53 @@ function readChoice() {
   }
 }
 
+// Identifiers are kept on the device (localStorage, plus a first-party
+// cookie for the anonymousId) only while consent allows storage.
+const AID = 'cairn.anonymousId';
+const UID = 'cairn.userId';
+const COOKIE = 'cairn_aid';
+function cookieValue() {
+  const m = document.cookie.match(/(?:^|; )cairn_aid=([^;]*)/);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+function keepIds() {
+  if (!instance) return;
+  if (!instance.storageAllowed()) return forgetIds();
+  const aid = instance.anonymousId();
+  const uid = instance.userId();
+  try {
+    localStorage.setItem(AID, aid);
+    if (uid) localStorage.setItem(UID, uid);
+    else localStorage.removeItem(UID);
+  } catch {
+    // storage unavailable: the cookie still keeps the anonymousId
+  }
+  const secure = location.protocol === 'https:' ? '; Secure' : '';
+  document.cookie = `${COOKIE}=${encodeURIComponent(aid)}; Path=/; Max-Age=31536000; SameSite=Lax${secure}`;
+}
+function forgetIds() {
+  try {
+    localStorage.removeItem(AID);
+    localStorage.removeItem(UID);
+  } catch {
+    // nothing stored
+  }
+  if (cookieValue() !== null) document.cookie = `${COOKIE}=; Path=/; Max-Age=0`;
+}
+function restoreIds() {
+  if (!instance.storageAllowed()) return;
+  let aid = null;
+  let uid = null;
+  try {
+    aid = localStorage.getItem(AID);
+    uid = localStorage.getItem(UID);
+  } catch {
+    // fall back to the cookie
+  }
+  aid = aid || cookieValue();
+  if (aid) instance.restore(aid, uid || undefined);
+}
+
 const consent = {
   // set({analytics: true, marketing: false, ...}); categories not named keep their value.
   set(preferences) {
@@ -83,6 +130,7 @@ const consent = {
       } catch {
         // storage unavailable: the choice holds for this page only
       }
+      keepIds();
       listeners.forEach((cb) => cb(state));
       if (now) send();
     });
@@ -100,6 +148,7 @@ const api = {
     instance = new Cairn(String(writeKey), options.apiHost || '', options.consent || 'opt-in');
     const stored = readChoice();
     if (stored) instance.setConsent(stored);
+    restoreIds();
     pending.splice(0).forEach((fn) => fn(instance));
     return api;
   },
@@ -111,12 +160,19 @@ const api = {
   },
   identify: (userId, traits) => {
     if (typeof userId === 'object' && userId !== null) [userId, traits] = [undefined, userId];
-    return record((c) => c.identify(userId == null ? undefined : String(userId), json(traits)));
+    record((c) => c.identify(userId == null ? undefined : String(userId), json(traits)));
+    call(keepIds);
   },
-  alias: (userId, previousId) =>
-    record((c) => c.alias(String(userId), previousId == null ? undefined : String(previousId))),
+  alias: (userId, previousId) => {
+    record((c) => c.alias(String(userId), previousId == null ? undefined : String(previousId)));
+    call(keepIds);
+  },
   group: (groupId, traits) => record((c) => c.group(String(groupId), json(traits))),
-  reset: () => call((c) => c.reset()),
+  reset: () =>
+    call((c) => {
+      c.reset();
+      keepIds();
+    }),
   user: () => call((c) => ({ anonymousId: c.anonymousId(), userId: c.userId() ?? null })),
   // Sends what is queued now; resolves when the queue is empty or waits for a retry.
   flush: () => call(() => send()),

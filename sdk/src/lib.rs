@@ -127,6 +127,15 @@ impl Cairn {
         Ok(self.enqueue(msg))
     }
 
+    /// Takes back the identity kept on the device from an earlier visit (the
+    /// loader reads it, and only when consent allows storage).
+    pub fn restore(&mut self, anonymous_id: String, user_id: Option<String>) {
+        if !anonymous_id.is_empty() {
+            self.anonymous_id = anonymous_id;
+        }
+        self.user_id = user_id.filter(|u| !u.is_empty());
+    }
+
     /// Forgets the visitor (logout): no userId, a new anonymousId.
     pub fn reset(&mut self) -> Result<(), JsError> {
         self.user_id = None;

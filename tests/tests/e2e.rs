@@ -42,6 +42,7 @@ const TESTS: &[(&str, Test)] = &[
     ("sdk_retries_until_the_worker_is_back", sdk_retries_until_the_worker_is_back),
     ("nothing_leaves_the_page_before_consent", nothing_leaves_the_page_before_consent),
     ("rejecting_consent_sends_nothing", rejecting_consent_sends_nothing),
+    ("identity_is_kept_on_the_device_only_with_consent", identity_is_kept_on_the_device_only_with_consent),
 ];
 
 fn main() -> ExitCode {
@@ -530,8 +531,10 @@ fn nothing_leaves_the_page_before_consent(w: &Worker) -> Result<()> {
         let original = e["originalTimestamp"].as_str().unwrap_or_default();
         check(original < before_accept.as_str().unwrap_or_default(), || format!("original time kept: {original}"))?;
     }
-    let (_, keys) = device_storage(&mut browser)?;
-    check(keys == ["cairn.consent"], || format!("after consent only the choice is stored: {keys:?}"))
+    // Now, and not before, the choice and the anonymousId are kept on the device.
+    let (_, mut keys) = device_storage(&mut browser)?;
+    keys.sort();
+    check(keys == ["cairn.anonymousId", "cairn.consent"], || format!("after consent: {keys:?}"))
 }
 
 fn rejecting_consent_sends_nothing(w: &Worker) -> Result<()> {
@@ -607,4 +610,32 @@ fn sdk_retries_until_the_worker_is_back(_shared: &Worker) -> Result<()> {
     })?;
     let tracks = stored.iter().filter(|e| e["type"] == "track").count();
     check(tracks == 1, || format!("stored once, got {tracks}"))
+}
+
+fn identity_is_kept_on_the_device_only_with_consent(w: &Worker) -> Result<()> {
+    let mut browser = Browser::start()?;
+    let anonymous_id = open_shop(&mut browser, w)?;
+    let user_id = unique_id("returning");
+    browser.eval(&format!("cairn.identify('{user_id}')"))?;
+    let (cookies, mut keys) = device_storage(&mut browser)?;
+    keys.sort();
+    check(keys == ["cairn.anonymousId", "cairn.consent", "cairn.userId"], || format!("localStorage: {keys:?}"))?;
+    check(cookies.iter().any(|c| c["name"] == "cairn_aid" && c["value"] == anonymous_id.as_str()), || {
+        format!("cookies: {cookies:?}")
+    })?;
+
+    // A later visit is the same visitor.
+    let again = open_shop_undecided(&mut browser, w)?;
+    let user = browser.eval("cairn.user()")?;
+    check(again == anonymous_id && user["userId"] == user_id.as_str(), || format!("after reload: {user}"))?;
+    check(browser.eval("document.getElementById('consent-banner').hidden")? == true, || {
+        "the choice is remembered".into()
+    })?;
+
+    // Withdrawing analytics removes the identifiers from the device.
+    browser.eval("cairn.consent.set({analytics: false})")?;
+    let (cookies, keys) = device_storage(&mut browser)?;
+    check(keys == ["cairn.consent"] && cookies.iter().all(|c| c["name"] != "cairn_aid"), || {
+        format!("after withdrawal: {keys:?} {cookies:?}")
+    })
 }
