@@ -16,6 +16,7 @@ pub mod id;
 pub mod identity;
 pub mod ingest;
 pub mod json;
+pub mod page;
 pub mod resolve;
 pub mod source;
 pub mod time;

@@ -142,10 +142,31 @@ const consent = {
   },
 };
 
+// Single-page apps change the URL without loading a page: each change is a
+// page view (unless `autocapture: {history: false}`).
+let lastUrl = location.href;
+function watchHistory() {
+  const changed = () => {
+    if (location.href === lastUrl) return;
+    lastUrl = location.href;
+    api.page();
+  };
+  for (const method of ['pushState', 'replaceState']) {
+    const original = history[method];
+    history[method] = function (...args) {
+      const result = original.apply(this, args);
+      changed();
+      return result;
+    };
+  }
+  addEventListener('popstate', changed);
+}
+
 const api = {
   load(writeKey, options = {}) {
     if (instance) return api;
     instance = new Cairn(String(writeKey), options.apiHost || '', options.consent || 'opt-in');
+    if ((options.autocapture || {}).history !== false) watchHistory();
     const stored = readChoice();
     if (stored) instance.setConsent(stored);
     restoreIds();

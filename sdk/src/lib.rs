@@ -247,6 +247,19 @@ impl Cairn {
         library.insert("name".into(), "cairn-sdk".into());
         library.insert("version".into(), env!("CARGO_PKG_VERSION").into());
         msg.context.insert("library".into(), Value::Object(library));
+        if let Some(window) = web_sys::window() {
+            let href = window.location().href().unwrap_or_default();
+            let (referrer, title) = window.document().map(|d| (d.referrer(), d.title())).unwrap_or_default();
+            let page = cairn_core::page::page_context(&href, &referrer, &title);
+            let search = page.get("search").and_then(Value::as_str).unwrap_or_default();
+            if let Some(campaign) = cairn_core::page::campaign(search) {
+                msg.context.insert("campaign".into(), Value::Object(campaign));
+            }
+            msg.context.insert("page".into(), Value::Object(page));
+            if let Some(locale) = window.navigator().language() {
+                msg.context.insert("locale".into(), locale.into());
+            }
+        }
         Ok(msg)
     }
 

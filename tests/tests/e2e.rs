@@ -43,6 +43,10 @@ const TESTS: &[(&str, Test)] = &[
     ("nothing_leaves_the_page_before_consent", nothing_leaves_the_page_before_consent),
     ("rejecting_consent_sends_nothing", rejecting_consent_sends_nothing),
     ("identity_is_kept_on_the_device_only_with_consent", identity_is_kept_on_the_device_only_with_consent),
+    (
+        "page_views_carry_page_and_campaign_and_follow_spa_navigation",
+        page_views_carry_page_and_campaign_and_follow_spa_navigation,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -637,5 +641,34 @@ fn identity_is_kept_on_the_device_only_with_consent(w: &Worker) -> Result<()> {
     let (cookies, keys) = device_storage(&mut browser)?;
     check(keys == ["cairn.consent"] && cookies.iter().all(|c| c["name"] != "cairn_aid"), || {
         format!("after withdrawal: {keys:?} {cookies:?}")
+    })
+}
+
+fn page_views_carry_page_and_campaign_and_follow_spa_navigation(w: &Worker) -> Result<()> {
+    let mut browser = Browser::start()?;
+    browser.goto(&w.url("/?utm_source=newsletter&utm_medium=email&utm_campaign=winter+sale"))?;
+    browser.eval("new Promise((resolve) => cairn.ready(() => resolve(true)))")?;
+    let anonymous_id = browser.eval("cairn.user().anonymousId")?.as_str().unwrap_or_default().to_owned();
+    browser.click("#consent-accept")?;
+    browser.eval("history.pushState({}, '', '/products/summit-jacket'); cairn.flush()")?;
+    let pages = wait_for("two page views", Duration::from_secs(10), || {
+        events(w, &format!("anonymousId={anonymous_id}"))
+            .ok()
+            .filter(|e| e.iter().filter(|e| e["type"] == "page").count() == 2)
+    })?;
+    let (spa, first) = (&pages[0]["context"], &pages[1]["context"]);
+    check(first["campaign"] == json!({"source": "newsletter", "medium": "email", "name": "winter sale"}), || {
+        format!("campaign: {first}")
+    })?;
+    check(
+        first["page"]["path"] == "/"
+            && first["page"]["search"] == "?utm_source=newsletter&utm_medium=email&utm_campaign=winter+sale",
+        || format!("page: {first}"),
+    )?;
+    check(first["page"]["title"] == "Cairn Outdoor: demo shop" && first["locale"].is_string(), || {
+        format!("title/locale: {first}")
+    })?;
+    check(spa["page"]["path"] == "/products/summit-jacket" && spa.get("campaign").is_none(), || {
+        format!("after pushState: {spa}")
     })
 }
