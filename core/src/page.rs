@@ -12,8 +12,13 @@ pub fn page_context(url: &str, referrer: &str, title: &str) -> Map<String, Value
         Some((b, q)) => (b, ["?", q].concat()),
         None => (without_fragment, String::new()),
     };
-    let after_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
-    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    // No panicking slices or substring searches here: this runs in the
+    // browser, where each of them drags formatting code into the wasm.
+    let after_scheme = match base.find(':') {
+        Some(i) if base.get(i..i + 3) == Some("://") => base.get(i + 3..).unwrap_or_default(),
+        _ => base,
+    };
+    let path = after_scheme.find('/').and_then(|i| after_scheme.get(i..)).unwrap_or("/");
     let mut m = Map::new();
     m.insert("path".into(), path.into());
     m.insert("referrer".into(), referrer.into());
@@ -43,7 +48,7 @@ pub fn campaign(search: &str) -> Option<Map<String, Value>> {
 }
 
 /// Percent-decoding of a query component (`+` is a space); invalid escapes
-/// and invalid UTF-8 are kept as they are.
+/// are kept as they are, and a value that decodes to invalid UTF-8 stays undecoded.
 fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
@@ -63,7 +68,7 @@ fn decode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    String::from_utf8(out).unwrap_or_else(|_| s.into())
 }
 
 #[cfg(test)]
@@ -96,6 +101,6 @@ mod tests {
         assert_eq!(campaign("?page=2"), None);
         assert_eq!(campaign(""), None);
         assert_eq!(decode("%zz%4"), "%zz%4");
-        assert_eq!(decode("%ff"), "\u{fffd}");
+        assert_eq!(decode("%ff"), "%ff");
     }
 }
