@@ -57,6 +57,13 @@ pub struct Violation {
     pub message: String,
 }
 
+/// The path of element `index` of the array `name`: `batch[3]`.
+pub fn indexed_path(name: &str, index: usize) -> String {
+    let mut p = String::from(name);
+    let _ = core::fmt::Write::write_fmt(&mut p, format_args!("[{index}]"));
+    p
+}
+
 impl Violation {
     pub fn new(path: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
         Violation { path: path.into(), code, message: message.into() }
@@ -128,11 +135,7 @@ pub fn normalize(
     received: &Received,
     position: Option<usize>,
 ) -> Result<Message, Vec<Violation>> {
-    let prefix = position.map(|i| {
-        let mut p = String::from("batch[");
-        let _ = core::fmt::Write::write_fmt(&mut p, format_args!("{i}]"));
-        p
-    });
+    let prefix = position.map(|i| indexed_path("batch", i));
     let at = |field: &str| match &prefix {
         Some(p) => [p.as_str(), ".", field].concat(),
         None => field.to_owned(),

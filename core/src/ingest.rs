@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 use serde_json::{Map, Value};
 
-use crate::event::{Kind, Message, Received, Violation, normalize};
+use crate::event::{Kind, Message, Received, Violation, indexed_path, normalize};
 use crate::json;
 
 /// Segment's limits: 32 KB per call, 500 KB per batch request, 2,500 calls per batch.
@@ -144,7 +144,7 @@ pub fn messages(body: Body, received: &Received) -> Result<Parsed, RequestError>
                         index,
                         message_id: message_id_of(&item),
                         violations: alloc::vec![Violation::new(
-                            batch_path(index),
+                            indexed_path("batch", index),
                             "event_too_large",
                             "a call may be at most 32 KB (32768 bytes)",
                         )],
@@ -161,12 +161,6 @@ pub fn messages(body: Body, received: &Received) -> Result<Parsed, RequestError>
             Ok(parsed)
         }
     }
-}
-
-fn batch_path(index: usize) -> String {
-    let mut p = String::from("batch[");
-    let _ = core::fmt::Write::write_fmt(&mut p, format_args!("{index}]"));
-    p
 }
 
 fn message_id_of(item: &Value) -> Option<String> {

@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde_json::{Value, json};
 
-use crate::event::Violation;
+use crate::event::{Violation, indexed_path};
 use crate::ingest::IpPolicy;
 
 /// What an operator sets when creating a source.
@@ -65,7 +65,7 @@ pub fn parse_spec(v: &Value) -> Result<SourceSpec, Vec<Violation>> {
                 match item.as_str() {
                     Some(o) if o == "*" || is_origin(o) => out.push(o.to_owned()),
                     _ => violations.push(Violation::new(
-                        ["allowedOrigins[", itoa(i).as_str(), "]"].concat(),
+                        indexed_path("allowedOrigins", i),
                         "invalid_origin",
                         "an origin is scheme://host[:port] with no path, or *",
                     )),
@@ -123,12 +123,6 @@ pub fn is_origin(s: &str) -> bool {
 /// Whether a browser on `origin` may send with a source allowing `allowed`.
 pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
     allowed.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
-}
-
-fn itoa(n: usize) -> String {
-    let mut s = String::new();
-    let _ = core::fmt::Write::write_fmt(&mut s, format_args!("{n}"));
-    s
 }
 
 #[cfg(test)]

@@ -197,11 +197,9 @@ impl Cairn {
         if self.in_flight > 0 || self.queue.is_empty() || !self.sending_allowed() {
             return None;
         }
-        let jsons: Vec<String> = self.queue.iter().map(|m| self.wire_json(m)).collect();
-        let sizes: Vec<usize> = jsons.iter().map(String::len).collect();
-        let first = delivery::chunks(&sizes, ENVELOPE_BYTES + self.write_key.len(), max_bytes).into_iter().next()?;
-        self.in_flight = first.len();
-        Some(self.body(&jsons[first]))
+        let (body, count) = self.next_chunk(0, max_bytes)?;
+        self.in_flight = count;
+        Some(body)
     }
 
     /// Reports the answer to the request from `takeBatch` (`status` absent
@@ -229,11 +227,8 @@ impl Cairn {
         if !self.sending_allowed() {
             return None;
         }
-        let rest: Vec<String> = self.queue.iter().skip(self.in_flight).map(|m| self.wire_json(m)).collect();
-        let sizes: Vec<usize> = rest.iter().map(String::len).collect();
-        let chunk = delivery::chunks(&sizes, ENVELOPE_BYTES + self.write_key.len(), max_bytes).into_iter().next()?;
-        let body = self.body(&rest[chunk.clone()]);
-        self.queue.drain(self.in_flight + chunk.start..self.in_flight + chunk.end);
+        let (body, count) = self.next_chunk(self.in_flight, max_bytes)?;
+        self.queue.drain(self.in_flight..self.in_flight + count);
         Some(body)
     }
 }
@@ -261,6 +256,15 @@ impl Cairn {
             }
         }
         Ok(msg)
+    }
+
+    /// The body of the first chunk of queued messages after the first `skip`,
+    /// and how many messages it holds.
+    fn next_chunk(&self, skip: usize, max_bytes: usize) -> Option<(String, usize)> {
+        let jsons: Vec<String> = self.queue.iter().skip(skip).map(|m| self.wire_json(m)).collect();
+        let sizes: Vec<usize> = jsons.iter().map(String::len).collect();
+        let chunk = delivery::chunks(&sizes, ENVELOPE_BYTES + self.write_key.len(), max_bytes).into_iter().next()?;
+        Some((self.body(&jsons[chunk.clone()]), chunk.len()))
     }
 
     /// Analytics is what Cairn's events are for; without it nothing is sent.

@@ -495,7 +495,12 @@ fn open_shop(browser: &mut Browser, w: &Worker) -> Result<String> {
 
 /// Opens the shop and waits for the SDK, leaving the consent banner open.
 fn open_shop_undecided(browser: &mut Browser, w: &Worker) -> Result<String> {
-    browser.goto(&w.url("/"))?;
+    open_page_undecided(browser, w, "/")
+}
+
+/// Opens `path` of the shop and waits for the SDK; returns its anonymousId.
+fn open_page_undecided(browser: &mut Browser, w: &Worker, path: &str) -> Result<String> {
+    browser.goto(&w.url(path))?;
     browser.eval("new Promise((resolve) => cairn.ready(() => resolve(true)))")?;
     let id = browser.eval("cairn.user().anonymousId")?;
     id.as_str().map(str::to_owned).ok_or_else(|| "the SDK has no anonymousId".into())
@@ -646,9 +651,8 @@ fn identity_is_kept_on_the_device_only_with_consent(w: &Worker) -> Result<()> {
 
 fn page_views_carry_page_and_campaign_and_follow_spa_navigation(w: &Worker) -> Result<()> {
     let mut browser = Browser::start()?;
-    browser.goto(&w.url("/?utm_source=newsletter&utm_medium=email&utm_campaign=winter+sale"))?;
-    browser.eval("new Promise((resolve) => cairn.ready(() => resolve(true)))")?;
-    let anonymous_id = browser.eval("cairn.user().anonymousId")?.as_str().unwrap_or_default().to_owned();
+    let anonymous_id =
+        open_page_undecided(&mut browser, w, "/?utm_source=newsletter&utm_medium=email&utm_campaign=winter+sale")?;
     browser.click("#consent-accept")?;
     browser.eval("history.pushState({}, '', '/products/summit-jacket'); cairn.flush()")?;
     let pages = wait_for("two page views", Duration::from_secs(10), || {

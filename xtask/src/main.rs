@@ -30,30 +30,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("setup") => no_args(&args).and_then(|()| setup::run(&Workspace::locate()?).map(drop)),
-        Some("build") => no_args(&args).and_then(|()| {
-            let ws = Workspace::locate()?;
-            let tools = setup::run(&ws)?;
-            build::all(&ws, &tools)
-        }),
+        Some("build") => no_args(&args).and_then(|()| built().map(drop)),
         Some("demo" | "run") => build::parse_port(&args[1..]).and_then(|port| {
             build::check_port_free(port)?;
-            let ws = Workspace::locate()?;
-            let tools = setup::run(&ws)?;
-            build::all(&ws, &tools)?;
+            let (ws, tools) = built()?;
             build::demo(&ws, &tools, port)
         }),
-        Some("test") => no_args(&args).and_then(|()| {
-            let ws = Workspace::locate()?;
-            let tools = setup::run(&ws)?;
-            build::all(&ws, &tools)?;
-            build::test(&ws, &tools)
-        }),
-        Some("bench") => no_args(&args).and_then(|()| {
-            let ws = Workspace::locate()?;
-            let tools = setup::run(&ws)?;
-            build::all(&ws, &tools)?;
-            build::bench(&ws, &tools)
-        }),
+        Some("test") => no_args(&args).and_then(|()| built().and_then(|(ws, tools)| build::test(&ws, &tools))),
+        Some("bench") => no_args(&args).and_then(|()| built().and_then(|(ws, tools)| build::bench(&ws, &tools))),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())
@@ -72,6 +56,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Setup and build: what every command but `setup` starts with.
+fn built() -> Result<(Workspace, setup::Tools), Error> {
+    let ws = Workspace::locate()?;
+    let tools = setup::run(&ws)?;
+    build::all(&ws, &tools)?;
+    Ok((ws, tools))
 }
 
 fn no_args(args: &[String]) -> Result<(), Error> {
