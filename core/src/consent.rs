@@ -100,6 +100,16 @@ impl Preferences {
         Value::Object(m)
     }
 
+    /// Writes `{"necessary":true,"analytics":false,...}` as JSON text (the SDK's
+    /// form of `to_json`, without a `Value`).
+    pub fn write_json(self, out: &mut String) {
+        let mut o = crate::json_out::Obj::new(out);
+        for c in Category::ALL {
+            o.bool(c.as_str(), self.allows(c));
+        }
+        o.end();
+    }
+
     /// From an IAB TCF v2.2 TC data's purpose consents (purpose id -> consent).
     /// Purpose 1 (store and access information on a device) gates everything
     /// but what is necessary; then 7-10 (measurement, research, product
@@ -156,6 +166,11 @@ mod tests {
         expect![[r#"{"analytics":true,"marketing":false,"necessary":true,"personalization":true}"#]]
             .assert_eq(&p.to_json().to_string());
         assert_eq!(Preferences::from_json(Preferences::NECESSARY_ONLY, &p.to_json()), p);
+        let mut written = String::new();
+        p.write_json(&mut written);
+        expect![[r#"{"necessary":true,"analytics":true,"marketing":false,"personalization":true}"#]]
+            .assert_eq(&written);
+        assert_eq!(serde_json::from_str::<Value>(&written).expect("json"), p.to_json());
         let partial: Value =
             serde_json::from_str(r#"{"analytics": true, "ads": true, "marketing": "yes"}"#).expect("json");
         expect!["necessary,analytics"].assert_eq(&show(Preferences::from_json(Preferences::NECESSARY_ONLY, &partial)));

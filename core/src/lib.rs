@@ -16,9 +16,12 @@ pub mod id;
 pub mod identity;
 pub mod ingest;
 pub mod json;
+pub mod json_out;
 pub mod page;
+pub mod pii;
 pub mod resolve;
 pub mod source;
+pub mod text;
 pub mod time;
 
 pub use event::{Kind, Message, Violation};

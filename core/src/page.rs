@@ -1,39 +1,67 @@
 //! What a browser page contributes to `context`: the page itself and the
 //! campaign in its UTM parameters, from the strings the shell reads.
+//!
+//! This runs in the browser, so it writes JSON text directly (no `Value`) and
+//! uses no panicking slices or `char` searches (see `text`).
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde_json::{Map, Value};
 
-/// `context.page`: path, referrer, search, title, url (Segment's fields).
-pub fn page_context(url: &str, referrer: &str, title: &str) -> Map<String, Value> {
-    let without_fragment = url.split('#').next().unwrap_or_default();
-    let (base, query) = match without_fragment.split_once('?') {
-        Some((b, q)) => (b, ["?", q].concat()),
-        None => (without_fragment, String::new()),
-    };
-    // No panicking slices or substring searches here: this runs in the
-    // browser, where each of them drags formatting code into the wasm.
-    let after_scheme = match base.find(':') {
-        Some(i) if base.get(i..i + 3) == Some("://") => base.get(i + 3..).unwrap_or_default(),
-        _ => base,
-    };
-    let path = after_scheme.find('/').and_then(|i| after_scheme.get(i..)).unwrap_or("/");
-    let mut m = Map::new();
-    m.insert("path".into(), path.into());
-    m.insert("referrer".into(), referrer.into());
-    m.insert("search".into(), query.into());
-    m.insert("title".into(), title.into());
-    m.insert("url".into(), without_fragment.into());
-    m
+use crate::json_out::Obj;
+use crate::text;
+
+/// The parts of a page URL that `context.page` reports.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Location<'a> {
+    /// The URL without its fragment.
+    pub url: &'a str,
+    pub path: &'a str,
+    /// The query with its `?`, or empty.
+    pub search: &'a str,
 }
 
-/// `context.campaign` from `utm_*` parameters (`utm_campaign` becomes `name`),
-/// or `None` when the query has none.
-pub fn campaign(search: &str) -> Option<Map<String, Value>> {
-    let mut m = Map::new();
-    for pair in search.trim_start_matches('?').split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+pub fn location(url: &str) -> Location<'_> {
+    let url = text::before(url, b'#');
+    let (base, search) = match url.bytes().position(|b| b == b'?') {
+        Some(i) => (url.get(..i).unwrap_or_default(), url.get(i..).unwrap_or_default()),
+        None => (url, ""),
+    };
+    let after_scheme = match text::cut(base, b':') {
+        Some((_, rest)) if rest.get(..2) == Some("//") => rest.get(2..).unwrap_or_default(),
+        _ => base,
+    };
+    let path = after_scheme.bytes().position(|b| b == b'/').and_then(|i| after_scheme.get(i..)).unwrap_or("/");
+    Location { url, path, search }
+}
+
+/// Writes `page` (path, referrer, search, title, url: Segment's fields) and,
+/// when the URL has UTM parameters, `campaign` into a `context` object.
+pub fn write_context(context: &mut Obj<'_>, url: &str, referrer: &str, title: &str) {
+    let loc = location(url);
+    let mut page = Obj::new(context.key("page"));
+    page.str("path", loc.path)
+        .str("referrer", referrer)
+        .str("search", loc.search)
+        .str("title", title)
+        .str("url", loc.url);
+    page.end();
+    let campaign = campaign(loc.search);
+    if !campaign.is_empty() {
+        let mut c = Obj::new(context.key("campaign"));
+        for (k, v) in &campaign {
+            c.str(k, v);
+        }
+        c.end();
+    }
+}
+
+/// `context.campaign`'s fields from `utm_*` parameters (`utm_campaign`
+/// becomes `name`), in the order they appear.
+pub fn campaign(search: &str) -> Vec<(&'static str, String)> {
+    let mut fields = Vec::new();
+    let query = if search.starts_with('?') { search.get(1..).unwrap_or_default() } else { search };
+    for pair in text::split(query, b'&') {
+        let (k, v) = text::cut(pair, b'=').unwrap_or((pair, ""));
         let key = match decode(k).as_str() {
             "utm_source" => "source",
             "utm_medium" => "medium",
@@ -42,9 +70,9 @@ pub fn campaign(search: &str) -> Option<Map<String, Value>> {
             "utm_content" => "content",
             _ => continue,
         };
-        m.insert(key.into(), decode(v).into());
+        fields.push((key, decode(v)));
     }
-    (!m.is_empty()).then_some(m)
+    fields
 }
 
 /// Percent-decoding of a query component (`+` is a space); invalid escapes
@@ -74,21 +102,29 @@ fn decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::string::ToString;
     use expect_test::expect;
+
+    fn context(url: &str, referrer: &str, title: &str) -> String {
+        let mut out = String::new();
+        let mut ctx = Obj::new(&mut out);
+        write_context(&mut ctx, url, referrer, title);
+        ctx.end();
+        serde_json::from_str::<serde_json::Value>(&out).expect("valid JSON");
+        out
+    }
 
     #[test]
     fn page_fields_from_the_location() {
-        let p = page_context(
-            "https://shop.example/products/tr?utm_source=news#reviews",
-            "https://google.com/",
-            "Trail Runner",
-        );
-        expect![[r#"{"path":"/products/tr","referrer":"https://google.com/","search":"?utm_source=news","title":"Trail Runner","url":"https://shop.example/products/tr?utm_source=news"}"#]]
-            .assert_eq(&Value::Object(p).to_string());
-        let p = page_context("http://127.0.0.1:8787", "", "");
-        expect![[r#"{"path":"/","referrer":"","search":"","title":"","url":"http://127.0.0.1:8787"}"#]]
-            .assert_eq(&Value::Object(p).to_string());
+        expect![[r#"{"page":{"path":"/products/tr","referrer":"https://google.com/","search":"?utm_source=news","title":"Trail \"Runner\"","url":"https://shop.example/products/tr?utm_source=news"},"campaign":{"source":"news"}}"#]]
+            .assert_eq(&context(
+                "https://shop.example/products/tr?utm_source=news#reviews",
+                "https://google.com/",
+                "Trail \"Runner\"",
+            ));
+        expect![[r#"{"page":{"path":"/","referrer":"","search":"","title":"","url":"http://127.0.0.1:8787"}}"#]]
+            .assert_eq(&context("http://127.0.0.1:8787", "", ""));
+        assert_eq!(location("about:blank"), Location { url: "about:blank", path: "/", search: "" });
+        assert_eq!(location("/a/b?x#y"), Location { url: "/a/b?x", path: "/a/b", search: "?x" });
     }
 
     #[test]
@@ -96,10 +132,10 @@ mod tests {
         let c = campaign(
             "?utm_source=news%20letter&utm_medium=email&utm_campaign=winter+sale&utm_term=&x=1&utm_content=%E2%9C%93",
         );
-        expect![[r#"{"content":"✓","medium":"email","name":"winter sale","source":"news letter","term":""}"#]]
-            .assert_eq(&c.map(Value::Object).unwrap_or_default().to_string());
-        assert_eq!(campaign("?page=2"), None);
-        assert_eq!(campaign(""), None);
+        expect![[r#"[("source", "news letter"), ("medium", "email"), ("name", "winter sale"), ("term", ""), ("content", "✓")]"#]]
+            .assert_eq(&alloc::format!("{c:?}"));
+        assert!(campaign("?page=2").is_empty());
+        assert!(campaign("").is_empty());
         assert_eq!(decode("%zz%4"), "%zz%4");
         assert_eq!(decode("%ff"), "%ff");
     }

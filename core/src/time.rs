@@ -4,7 +4,6 @@
 //! every browser, and only the UTC subset of the format is needed on the wire.
 
 use alloc::string::String;
-use core::fmt::Write;
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Millis = i64;
@@ -88,15 +87,23 @@ pub fn format(t: Millis) -> String {
     let days = t.div_euclid(86_400_000);
     let ms_of_day = t.rem_euclid(86_400_000);
     let (y, m, d) = civil_from_days(days);
+    // Digits by hand rather than `write!`: this runs in the browser SDK,
+    // where core::fmt would cost kilobytes of wasm. Years are 1000-9999.
     let mut out = String::with_capacity(24);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        ms_of_day / 3_600_000,
-        ms_of_day / 60_000 % 60,
-        ms_of_day / 1_000 % 60,
-        ms_of_day % 1_000
-    );
+    for (n, width, sep) in [
+        (y, 4, '-'),
+        (m, 2, '-'),
+        (d, 2, 'T'),
+        (ms_of_day / 3_600_000, 2, ':'),
+        (ms_of_day / 60_000 % 60, 2, ':'),
+        (ms_of_day / 1_000 % 60, 2, '.'),
+        (ms_of_day % 1_000, 3, 'Z'),
+    ] {
+        for place in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10_i64.pow(place) % 10) as u8));
+        }
+        out.push(sep);
+    }
     out
 }
 

@@ -1,18 +1,61 @@
 // Cairn SDK loader (ES module). The snippet defines `window.cairn` as a queue
 // of calls; this module starts the wasm SDK, replays the queue in order and
-// then replaces the queue with the live API. The wasm side keeps the state
-// and decides; this file owns the timers and the network calls.
-import init, { Cairn } from './cairn_sdk.js';
+// then replaces the queue with the live API. Bundlers import the same module:
+// `import cairn from '@cairn/sdk'`. The wasm side keeps the state and
+// decides; this file reads the DOM, owns the timers, storage and the network.
+import init, { Cairn, scrub } from './cairn_sdk.js';
 
-await init({ module_or_path: new URL('./cairn_sdk_bg.wasm', import.meta.url) });
+const wasm = init({ module_or_path: new URL('./cairn_sdk_bg.wasm', import.meta.url) });
 
 const BATCH_BYTES = 60 * 1024; // keepalive requests and beacons must stay under 64 KiB
+const PREFIX = 'cairn.';
+const CONSENT_KEY = PREFIX + 'consent';
+const AID = PREFIX + 'anonymousId';
+const UID = PREFIX + 'userId';
+const QUEUE = PREFIX + 'queue.';
+const COOKIE = 'cairn_aid';
 let instance = null;
+let endpoint = '';
+let loading = false;
+let capture = {};
 let timer = 0;
 let sending = false;
 const pending = [];
+const listeners = [];
+const tab = QUEUE + Math.random().toString(36).slice(2);
 const json = (v) => (v == null ? '' : JSON.stringify(v));
 const call = (fn) => (instance ? fn(instance) : (pending.push(fn), undefined));
+const str = (v) => (v == null ? undefined : String(v));
+const store = {
+  get: (k) => {
+    try {
+      return localStorage.getItem(k);
+    } catch {
+      return null;
+    }
+  },
+  set: (k, v) => {
+    try {
+      localStorage.setItem(k, v);
+    } catch {
+      // storage full or unavailable: this page still works
+    }
+  },
+  remove: (k) => {
+    try {
+      localStorage.removeItem(k);
+    } catch {
+      // nothing stored
+    }
+  },
+  keys: (prefix) => {
+    try {
+      return Object.keys(localStorage).filter((k) => k.startsWith(prefix));
+    } catch {
+      return [];
+    }
+  },
+};
 
 function later(ms) {
   clearTimeout(timer);
@@ -27,13 +70,14 @@ async function send() {
     for (let body; (body = instance.takeBatch(BATCH_BYTES)); ) {
       let status, retryAfter;
       try {
-        const res = await fetch(instance.endpoint(), { method: 'POST', body, keepalive: true });
+        const res = await fetch(endpoint, { method: 'POST', body, keepalive: true });
         status = res.status;
         retryAfter = res.headers.get('retry-after') ?? undefined;
       } catch {
         // network error: no status, retried with backoff
       }
       const next = instance.ack(status, retryAfter, Math.random());
+      save();
       if (next > 0) return later(next);
     }
   } finally {
@@ -41,96 +85,92 @@ async function send() {
   }
 }
 
+// What is not delivered yet is kept in localStorage (only while consent
+// allows storage) under this tab's key, so it survives a reload or the API
+// being down. `closed` marks it as left for the next page to take over.
+function save(closed) {
+  if (!instance || !instance.storageAllowed()) return;
+  const saved = instance.saved();
+  if (saved) store.set(tab, (closed ? 0 : Date.now()) + '\n' + saved);
+  else store.remove(tab);
+}
+// Takes over the queues of pages that are gone: closed ones, or ones not
+// written for a minute (a tab that was killed).
+function adopt() {
+  if (!instance.storageAllowed()) return;
+  for (const key of store.keys(QUEUE)) {
+    const value = store.get(key) || '';
+    const cut = value.indexOf('\n');
+    if (key === tab || Date.now() - Number(value.slice(0, cut)) < 60000) continue;
+    store.remove(key);
+    if (instance.loadSaved(value.slice(cut + 1))) send();
+  }
+  save();
+}
+
 // A recording call: send now when the queue is due, else within 5 s.
 const record = (fn) =>
   call((c) => {
-    if (fn(c)) send();
-    else if (!timer) later(5000);
+    try {
+      if (fn(c)) send();
+      else if (!timer) later(5000);
+      save();
+    } catch (e) {
+      console.warn('cairn:', e);
+    }
   });
 
 // When the page goes away, what is left goes out with sendBeacon.
 function leave() {
   if (!instance) return;
   for (let body; (body = instance.drainForBeacon(BATCH_BYTES)); ) {
-    if (!navigator.sendBeacon(instance.endpoint(), body)) {
-      fetch(instance.endpoint(), { method: 'POST', body, keepalive: true }).catch(() => {});
+    if (!navigator.sendBeacon(endpoint, body)) {
+      fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => {});
     }
   }
+  save(true);
 }
 addEventListener('pagehide', leave);
 document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && leave());
 
-// The visitor's consent choice is kept (it is strictly necessary to honour
-// it), but only once they have made one: before that, nothing is stored.
-const CONSENT_KEY = 'cairn.consent';
-const listeners = [];
-function readChoice() {
-  try {
-    return localStorage.getItem(CONSENT_KEY);
-  } catch {
-    return null;
-  }
-}
-
 // Identifiers are kept on the device (localStorage, plus a first-party
 // cookie for the anonymousId) only while consent allows storage.
-const AID = 'cairn.anonymousId';
-const UID = 'cairn.userId';
-const COOKIE = 'cairn_aid';
 function cookieValue() {
   const m = document.cookie.match(/(?:^|; )cairn_aid=([^;]*)/);
   return m ? decodeURIComponent(m[1]) : null;
 }
 function keepIds() {
   if (!instance) return;
-  if (!instance.storageAllowed()) return forgetIds();
-  const aid = instance.anonymousId();
+  if (!instance.storageAllowed()) return forget();
   const uid = instance.userId();
-  try {
-    localStorage.setItem(AID, aid);
-    if (uid) localStorage.setItem(UID, uid);
-    else localStorage.removeItem(UID);
-  } catch {
-    // storage unavailable: the cookie still keeps the anonymousId
-  }
+  store.set(AID, instance.anonymousId());
+  if (uid) store.set(UID, uid);
+  else store.remove(UID);
   const secure = location.protocol === 'https:' ? '; Secure' : '';
-  document.cookie = `${COOKIE}=${encodeURIComponent(aid)}; Path=/; Max-Age=31536000; SameSite=Lax${secure}`;
+  document.cookie = `${COOKIE}=${encodeURIComponent(instance.anonymousId())}; Path=/; Max-Age=31536000; SameSite=Lax${secure}`;
 }
-function forgetIds() {
-  try {
-    localStorage.removeItem(AID);
-    localStorage.removeItem(UID);
-  } catch {
-    // nothing stored
-  }
+// Consent withdrawn: identifiers and saved queues go.
+function forget() {
+  [AID, UID, ...store.keys(QUEUE)].forEach(store.remove);
   if (cookieValue() !== null) document.cookie = `${COOKIE}=; Path=/; Max-Age=0`;
 }
 function restoreIds() {
   if (!instance.storageAllowed()) return;
-  let aid = null;
-  let uid = null;
-  try {
-    aid = localStorage.getItem(AID);
-    uid = localStorage.getItem(UID);
-  } catch {
-    // fall back to the cookie
-  }
-  aid = aid || cookieValue();
-  if (aid) instance.restore(aid, uid || undefined);
+  const aid = store.get(AID) || cookieValue();
+  if (aid) instance.restore(aid, store.get(UID) || undefined);
 }
 
+// The visitor's consent choice is kept (it is strictly necessary to honour
+// it), but only once they have made one: before that, nothing is stored.
 const consent = {
   // set({analytics: true, marketing: false, ...}); categories not named keep their value.
   set(preferences) {
     return call((c) => {
-      const now = c.setConsent(JSON.stringify(preferences || {}));
+      const now = c.setConsent(preferences || {});
       const state = JSON.parse(c.getConsent());
-      try {
-        localStorage.setItem(CONSENT_KEY, JSON.stringify(state.categoryPreferences));
-      } catch {
-        // storage unavailable: the choice holds for this page only
-      }
+      store.set(CONSENT_KEY, JSON.stringify(state.categoryPreferences));
       keepIds();
+      save();
       listeners.forEach((cb) => cb(state));
       if (now) send();
     });
@@ -141,6 +181,78 @@ const consent = {
     if (typeof cb === 'function') listeners.push(cb);
   },
 };
+
+// Autocapture reads these attributes (see the README):
+// data-cairn-product / -cart / -order scopes, data-cairn-view,
+// data-cairn-action, data-cairn-event with data-cairn-prop-*, data-cairn-ignore.
+const NUMBERS = /^(price|quantity|total|revenue|value|subtotal|tax|shipping|discount|position)$/;
+const RENAME = { product: 'product_id', cart: 'cart_id', order: 'order_id' };
+const NOT_PROPS = /^(view|action|event|ignore)$/;
+function props(el, only) {
+  const p = {};
+  for (const { name, value } of el.attributes) {
+    if (!name.startsWith('data-cairn-')) continue;
+    let key = name.slice(11);
+    if (only ? !key.startsWith('prop-') : NOT_PROPS.test(key) || key.startsWith('prop-')) continue;
+    key = only ? key.slice(5) : key;
+    key = RENAME[key] || key.replace(/-/g, '_');
+    p[key] = NUMBERS.test(key) && value !== '' && isFinite(value) ? Number(value) : value;
+  }
+  return p;
+}
+function product(el) {
+  const p = props(el);
+  const input = el.querySelector('input[data-cairn-quantity]');
+  if (input) p.quantity = Number(input.value) || 1;
+  return p;
+}
+const products = (scope) => [...scope.querySelectorAll('[data-cairn-product]')].map(product);
+const cart = (scope) => (scope ? { ...props(scope), products: products(scope) } : {});
+const VIEWS = { product: 'Product Viewed', cart: 'Cart Viewed', order: 'Order Completed' };
+const ACTIONS = { 'add-to-cart': 'Product Added', 'remove-from-cart': 'Product Removed', checkout: 'Checkout Started' };
+
+// The commerce views of the page, with each page view.
+function views() {
+  if (capture.commerce === false) return;
+  for (const el of document.querySelectorAll('[data-cairn-view]')) {
+    const event = VIEWS[el.dataset.cairnView];
+    if (event) api.track(event, el.hasAttribute('data-cairn-product') ? product(el) : cart(el));
+  }
+}
+
+function selector(el) {
+  const parts = [];
+  for (let e = el; e && e.nodeType === 1 && parts.length < 4; e = e.parentElement) {
+    if (e.id) {
+      parts.unshift('#' + e.id);
+      break;
+    }
+    const cls = [...e.classList].slice(0, 2).map((c) => '.' + c).join('');
+    parts.unshift(e.localName + cls);
+  }
+  return parts.join(' > ');
+}
+
+// Clicks on links, buttons and marked elements, read in the capture phase,
+// before the page's own handlers change the DOM.
+function onClick(e) {
+  const el = e.target.closest && e.target.closest('a[href],button,input[type=submit],input[type=button],[role=button],[data-cairn-event],[data-cairn-action]');
+  if (!el || el.closest('[data-cairn-ignore]')) return;
+  const scope = el.closest('[data-cairn-product]');
+  const named = el.dataset.cairnEvent;
+  const action = ACTIONS[el.dataset.cairnAction];
+  if (named) return api.track(named, { ...(scope && product(scope)), ...props(el, true) });
+  if (action && capture.commerce !== false) {
+    const owner = el.closest('[data-cairn-cart]') || document.querySelector('[data-cairn-cart]');
+    if (action === ACTIONS.checkout) return api.track(action, cart(owner));
+    return api.track(action, { ...(owner && { cart_id: owner.dataset.cairnCart }), ...(scope && product(scope)) });
+  }
+  if (capture.clicks === false) return;
+  const p = { element: el.localName, selector: selector(el), text: scrub((el.innerText || el.value || '').trim().slice(0, 255)) };
+  if (el.id) p.id = el.id;
+  if (el.href) p.href = el.origin + el.pathname;
+  api.track('Element Clicked', p);
+}
 
 // Single-page apps change the URL without loading a page: each change is a
 // page view (unless `autocapture: {history: false}`).
@@ -162,30 +274,42 @@ function watchHistory() {
   addEventListener('popstate', changed);
 }
 
+function start(writeKey, options) {
+  const auto = options.autocapture;
+  capture = auto === false ? { history: false, clicks: false, commerce: false } : auto || {};
+  endpoint = String(options.apiHost || location.origin).replace(/\/+$/, '') + '/v1/batch';
+  instance = new Cairn(String(writeKey), options.consent || 'opt-in');
+  const stored = store.get(CONSENT_KEY);
+  if (stored) instance.setConsent(JSON.parse(stored));
+  restoreIds();
+  adopt();
+  if (capture.history !== false) watchHistory();
+  document.addEventListener('click', onClick, true);
+  pending.splice(0).forEach((fn) => fn(instance));
+}
+
 const api = {
+  // load(writeKey, {apiHost, consent: 'opt-in' | 'opt-out', autocapture: {history, clicks, commerce} | false})
   load(writeKey, options = {}) {
-    if (instance) return api;
-    instance = new Cairn(String(writeKey), options.apiHost || '', options.consent || 'opt-in');
-    if ((options.autocapture || {}).history !== false) watchHistory();
-    const stored = readChoice();
-    if (stored) instance.setConsent(stored);
-    restoreIds();
-    pending.splice(0).forEach((fn) => fn(instance));
+    if (loading) return api;
+    loading = true;
+    wasm.then(() => start(writeKey, options)).catch((e) => console.warn('cairn: could not start', e));
     return api;
   },
   consent,
   track: (event, properties) => record((c) => c.track(String(event), json(properties))),
   page: (name, properties) => {
     if (typeof name === 'object' && name !== null) [name, properties] = [undefined, name];
-    return record((c) => c.page(name == null ? undefined : String(name), json(properties)));
+    record((c) => c.page(str(name), json(properties)));
+    call(() => (document.readyState === 'loading' ? addEventListener('DOMContentLoaded', views) : setTimeout(views)));
   },
   identify: (userId, traits) => {
     if (typeof userId === 'object' && userId !== null) [userId, traits] = [undefined, userId];
-    record((c) => c.identify(userId == null ? undefined : String(userId), json(traits)));
+    record((c) => c.identify(str(userId), json(traits)));
     call(keepIds);
   },
   alias: (userId, previousId) => {
-    record((c) => c.alias(String(userId), previousId == null ? undefined : String(previousId)));
+    record((c) => c.alias(String(userId), str(previousId)));
     call(keepIds);
   },
   group: (groupId, traits) => record((c) => c.group(String(groupId), json(traits))),
@@ -202,10 +326,12 @@ const api = {
   },
 };
 
-// Read the queue only now: calls made while the wasm was loading are in it.
-// From here to the end everything is synchronous, so no call can slip between.
+// Read the queue only now: calls made while this module was loading are in
+// it. From here to the end everything is synchronous, so no call can slip between.
 const queued = Array.isArray(window.cairn) ? window.cairn.slice() : [];
 window.cairn = api;
 for (const [method, ...args] of queued) {
   if (typeof api[method] === 'function') api[method](...args);
 }
+
+export default api;

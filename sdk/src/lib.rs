@@ -1,67 +1,82 @@
 //! The browser SDK: a thin shell that turns calls from the page into Spec
-//! messages built by `cairn-core`, queues them and hands batches to the JS
-//! loader to send, following `cairn_core::delivery`'s policy.
+//! messages, queues them and hands batches to the JS loader to send,
+//! following `cairn_core::delivery`'s policy and the visitor's consent.
 //!
 //! All state lives here, in Rust; the JS loader (`js/cairn.js`) replays the
-//! snippet's queue, owns the timers and does the `fetch`/`sendBeacon` calls,
-//! reporting each answer back with `ack`.
+//! snippet's queue, reads the DOM for autocapture, owns the timers, storage
+//! and the `fetch`/`sendBeacon` calls, and reports each answer back with `ack`.
+//!
+//! Size matters more than anywhere else in Cairn: every visitor downloads
+//! this. Messages are written as JSON text with `cairn_core::json_out` and
+//! properties arrive as JSON text from `JSON.stringify`, so no JSON parser,
+//! serializer or float formatting is compiled in.
 
-use std::collections::VecDeque;
+#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use cairn_core::consent::{Category, Mode, Preferences};
 use cairn_core::delivery::{self, Outcome};
-use cairn_core::{Kind, Message, id, time};
-use serde_json::{Map, Value};
+use cairn_core::json_out::{Obj, push_str, push_u64};
+use cairn_core::{Kind, id, page, text, time};
 use wasm_bindgen::prelude::*;
+
+mod env;
+use env::{now, random_bytes};
+
+use crate::Field::{Raw, Str};
 
 /// One loaded instance of the SDK, bound to a source's write key.
 #[wasm_bindgen]
 pub struct Cairn {
     write_key: String,
-    endpoint: String,
     anonymous_id: String,
     user_id: Option<String>,
     /// The visitor's consent, and whether they have chosen at all.
     consent: Preferences,
     chosen: bool,
-    /// Messages waiting to be delivered, oldest first. They are serialized
-    /// when sent, so they carry the consent in force at that moment.
-    queue: VecDeque<Message>,
+    /// Messages waiting to be delivered, oldest first.
+    queue: Vec<Queued>,
     /// How many messages at the front of `queue` are in the request in flight.
     in_flight: usize,
     /// Failed attempts of the current front batch.
     attempt: u32,
 }
 
+/// A recorded message. `head` is its JSON text up to the end of `context`,
+/// left open: the consent in force when it is sent is appended then.
+struct Queued {
+    at: time::Millis,
+    head: String,
+}
+
 /// Messages held while consent does not allow sending; older ones go first.
 const MAX_HELD: usize = 100;
+/// Messages kept while the API cannot be reached; older ones go first.
+const MAX_QUEUED: usize = 1000;
+/// What `saved` keeps for the next page at most (localStorage holds ~5 MB of UTF-16).
+const MAX_SAVED_BYTES: usize = 512 * 1024;
 
 /// The bytes around the messages of a batch body: `{"batch":[...],"writeKey":"...","sentAt":"..."}`.
 const ENVELOPE_BYTES: usize = 64;
 
 #[wasm_bindgen]
 impl Cairn {
-    /// `api_host` is the origin of the Cairn worker; empty means this page's
-    /// own origin (first-party collection).
     /// `consent_mode` is `opt-out` to send until the visitor objects; anything
     /// else is opt-in: nothing leaves the page before the visitor allows it.
     #[wasm_bindgen(constructor)]
-    pub fn new(write_key: String, api_host: String, consent_mode: &str) -> Result<Cairn, JsError> {
+    pub fn new(write_key: String, consent_mode: &str) -> Result<Cairn, JsError> {
         let mode = if consent_mode == "opt-out" { Mode::OptOut } else { Mode::OptIn };
-        let window = web_sys::window().ok_or_else(|| JsError::new("cairn: no window"))?;
-        let api_host = if api_host.is_empty() {
-            window.location().origin().map_err(|_| JsError::new("cairn: no origin"))?
-        } else {
-            api_host
-        };
         Ok(Cairn {
             write_key,
-            endpoint: [api_host.trim_end_matches('/'), "/v1/batch"].concat(),
-            anonymous_id: id::uuid_v4(random_bytes()?),
+            anonymous_id: id::uuid_v4(random_bytes()),
             user_id: None,
             consent: Preferences::initial(mode),
             chosen: false,
-            queue: VecDeque::new(),
+            queue: Vec::new(),
             in_flight: 0,
             attempt: 0,
         })
@@ -77,54 +92,41 @@ impl Cairn {
         self.user_id.clone()
     }
 
-    /// Where batches go (`POST`).
-    pub fn endpoint(&self) -> String {
-        self.endpoint.clone()
-    }
-
     /// Records a `track` call; `properties` is a JSON object text (the loader
-    /// stringifies what the page passed). Every recording call returns
-    /// whether the queue should be sent now (else within 5 s).
-    pub fn track(&mut self, event: String, properties: &str) -> Result<bool, JsError> {
-        let mut msg = self.message(Kind::Track)?;
-        msg.event = Some(event);
-        msg.properties = parse_object(properties)?;
-        Ok(self.enqueue(msg))
+    /// stringifies what the page passed) or empty. Every recording call
+    /// returns whether the queue should be sent now (else within 5 s).
+    pub fn track(&mut self, event: &str, properties: &str) -> Result<bool, JsError> {
+        self.record(Kind::Track, &[("event", Str(event)), ("properties", Raw(object(properties)?))])
     }
 
     /// Records a `page` call for the current page.
     pub fn page(&mut self, name: Option<String>, properties: &str) -> Result<bool, JsError> {
-        let mut msg = self.message(Kind::Page)?;
-        msg.name = name;
-        msg.properties = parse_object(properties)?;
-        Ok(self.enqueue(msg))
+        let properties = ("properties", Raw(object(properties)?));
+        match name {
+            Some(name) => self.record(Kind::Page, &[("name", Str(&name)), properties]),
+            None => self.record(Kind::Page, &[properties]),
+        }
     }
 
     /// Records who the visitor is; later calls carry the `userId`.
     pub fn identify(&mut self, user_id: Option<String>, traits: &str) -> Result<bool, JsError> {
+        let traits = object(traits)?;
         if let Some(u) = user_id.filter(|u| !u.is_empty()) {
             self.user_id = Some(u);
         }
-        let mut msg = self.message(Kind::Identify)?;
-        msg.traits = parse_object(traits)?;
-        Ok(self.enqueue(msg))
+        self.record(Kind::Identify, &[("traits", Raw(traits))])
     }
 
     /// Links `previous_id` (by default the current identity) to `user_id`.
     pub fn alias(&mut self, user_id: String, previous_id: Option<String>) -> Result<bool, JsError> {
         let previous = previous_id.or_else(|| self.user_id.clone()).unwrap_or_else(|| self.anonymous_id.clone());
         self.user_id = Some(user_id);
-        let mut msg = self.message(Kind::Alias)?;
-        msg.previous_id = Some(previous);
-        Ok(self.enqueue(msg))
+        self.record(Kind::Alias, &[("previousId", Str(&previous))])
     }
 
     /// Associates the visitor with a group (a company, an account).
-    pub fn group(&mut self, group_id: String, traits: &str) -> Result<bool, JsError> {
-        let mut msg = self.message(Kind::Group)?;
-        msg.group_id = Some(group_id);
-        msg.traits = parse_object(traits)?;
-        Ok(self.enqueue(msg))
+    pub fn group(&mut self, group_id: &str, traits: &str) -> Result<bool, JsError> {
+        self.record(Kind::Group, &[("groupId", Str(group_id)), ("traits", Raw(object(traits)?))])
     }
 
     /// Takes back the identity kept on the device from an earlier visit (the
@@ -139,7 +141,7 @@ impl Cairn {
     /// Forgets the visitor (logout): no userId, a new anonymousId.
     pub fn reset(&mut self) -> Result<(), JsError> {
         self.user_id = None;
-        self.anonymous_id = id::uuid_v4(random_bytes()?);
+        self.anonymous_id = id::uuid_v4(random_bytes());
         Ok(())
     }
 
@@ -148,45 +150,39 @@ impl Cairn {
         self.queue.len()
     }
 
-    /// Records the visitor's choice (`{"analytics": true, ...}`; categories
+    /// Records the visitor's choice (`{analytics: true, ...}`; categories
     /// not named keep their value). Withdrawing analytics drops what is
     /// queued. Returns whether the queue should be sent now.
     #[wasm_bindgen(js_name = setConsent)]
-    pub fn set_consent(&mut self, preferences: &str) -> Result<bool, JsError> {
-        let v: Value =
-            serde_json::from_str(preferences).map_err(|_| JsError::new("cairn: consent must be an object"))?;
-        self.consent = Preferences::from_json(self.consent, &v);
+    pub fn set_consent(&mut self, preferences: &JsValue) -> bool {
+        for c in Category::ALL {
+            if let Some(allowed) = env::get(preferences, c.as_str()).as_bool() {
+                self.consent = self.consent.with(c, allowed);
+            }
+        }
         self.chosen = true;
         if !self.sending_allowed() {
             self.queue.clear();
             self.in_flight = 0;
         }
-        Ok(self.sending_allowed() && !self.queue.is_empty())
+        self.sending_allowed() && !self.queue.is_empty()
     }
 
     /// `{"chosen": bool, "categoryPreferences": {...}}`
     #[wasm_bindgen(js_name = getConsent)]
     pub fn get_consent(&self) -> String {
-        let mut m = Map::new();
-        m.insert("chosen".into(), Value::Bool(self.chosen));
-        m.insert("categoryPreferences".into(), self.consent.to_json());
-        Value::Object(m).to_string()
+        let mut out = String::new();
+        let mut o = Obj::new(&mut out);
+        o.bool("chosen", self.chosen);
+        self.consent.write_json(o.key("categoryPreferences"));
+        o.end();
+        out
     }
 
-    /// Whether identifiers may be kept in cookies/localStorage.
+    /// Whether identifiers and the queue may be kept in cookies/localStorage.
     #[wasm_bindgen(js_name = storageAllowed)]
     pub fn storage_allowed(&self) -> bool {
         self.consent.allows_storage()
-    }
-
-    /// Whether the queue is due (10 messages, 60 KB, or 5 s old) and may be sent.
-    pub fn due(&self) -> bool {
-        if !self.sending_allowed() {
-            return false;
-        }
-        let bytes = self.queue.len() * 600; // a typical message; exact sizes are taken when sending
-        let age = self.queue.front().map_or(0, |m| now().saturating_sub(m.timestamp));
-        delivery::should_flush(self.queue.len(), bytes, age)
     }
 
     /// The body of the next request, or `None` when nothing is waiting or a
@@ -231,106 +227,167 @@ impl Cairn {
         self.queue.drain(self.in_flight..self.in_flight + count);
         Some(body)
     }
+
+    /// The queue as text for localStorage, so that what is not delivered yet
+    /// survives a reload: one message a line, newest last, at most 512 KB.
+    /// Empty when there is nothing to keep.
+    pub fn saved(&self) -> String {
+        let mut budget = MAX_SAVED_BYTES;
+        let keep =
+            self.queue.iter().rev().take_while(|q| budget.checked_sub(q.head.len()).map(|b| budget = b).is_some());
+        let kept: Vec<&Queued> = keep.collect();
+        let mut out = String::new();
+        for q in kept.into_iter().rev() {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            push_u64(&mut out, q.at.max(0) as u64);
+            out.push(' ');
+            out.push_str(&q.head);
+        }
+        out
+    }
+
+    /// Takes back messages from `saved` (of this page's earlier load or of
+    /// another tab that is gone), ahead of the ones recorded since. Lines
+    /// that are not messages are skipped. Returns whether the queue is due.
+    #[wasm_bindgen(js_name = loadSaved)]
+    pub fn load_saved(&mut self, saved: &str) -> bool {
+        let restored = text::split(saved, b'\n').filter_map(|line| {
+            let (at, head) = text::cut(line, b' ')?;
+            let at = at.parse().ok()?;
+            head.starts_with("{\"type\":").then(|| Queued { at, head: head.into() })
+        });
+        let mut queue: Vec<Queued> = restored.collect();
+        queue.extend(self.queue.drain(self.in_flight..));
+        queue.extend(core::mem::take(&mut self.queue));
+        self.queue = queue;
+        self.in_flight = 0;
+        self.bound();
+        self.due()
+    }
 }
 
 impl Cairn {
-    fn message(&self, kind: Kind) -> Result<Message, JsError> {
-        let mut msg = Message::new(kind, id::uuid_v4(random_bytes()?), now());
-        msg.anonymous_id = Some(self.anonymous_id.clone());
-        msg.user_id = self.user_id.clone();
-        let mut library = Map::new();
-        library.insert("name".into(), "cairn-sdk".into());
-        library.insert("version".into(), env!("CARGO_PKG_VERSION").into());
-        msg.context.insert("library".into(), Value::Object(library));
-        if let Some(window) = web_sys::window() {
-            let href = window.location().href().unwrap_or_default();
-            let (referrer, title) = window.document().map(|d| (d.referrer(), d.title())).unwrap_or_default();
-            let page = cairn_core::page::page_context(&href, &referrer, &title);
-            let search = page.get("search").and_then(Value::as_str).unwrap_or_default();
-            if let Some(campaign) = cairn_core::page::campaign(search) {
-                msg.context.insert("campaign".into(), Value::Object(campaign));
-            }
-            msg.context.insert("page".into(), Value::Object(page));
-            if let Some(locale) = window.navigator().language() {
-                msg.context.insert("locale".into(), locale.into());
-            }
+    /// Whether the queue is due (10 messages, 60 KB, or 5 s old) and may be sent.
+    fn due(&self) -> bool {
+        if !self.sending_allowed() {
+            return false;
         }
-        Ok(msg)
+        let bytes = self.queue.iter().map(|q| q.head.len()).sum();
+        let age = self.queue.first().map_or(0, |q| now().saturating_sub(q.at));
+        delivery::should_flush(self.queue.len(), bytes, age)
+    }
+
+    /// Writes a message of `kind` (common fields, then `fields`, then the
+    /// context) and queues it.
+    fn record(&mut self, kind: Kind, fields: &[(&str, Field<'_>)]) -> Result<bool, JsError> {
+        let at = now();
+        let mut head = String::with_capacity(640);
+        let mut m = Obj::new(&mut head);
+        m.str("type", kind.as_str())
+            .str("messageId", &id::uuid_v4(random_bytes()))
+            .str("anonymousId", &self.anonymous_id)
+            .opt_str("userId", self.user_id.as_deref());
+        for (k, v) in fields {
+            match v {
+                Str(s) => m.str(k, s),
+                Raw(json) => m.raw(k, json),
+            };
+        }
+        m.str("originalTimestamp", &time::format(at));
+        let mut context = Obj::new(m.key("context"));
+        let mut library = Obj::new(context.key("library"));
+        library.str("name", "cairn-sdk").str("version", env!("CARGO_PKG_VERSION"));
+        library.end();
+        page::write_context(&mut context, &env::href(), &env::referrer(), &env::title());
+        context.opt_str("locale", env::language().as_deref());
+        // `context` stays open: see `Queued`.
+        self.queue.push(Queued { at, head });
+        self.bound();
+        Ok(self.due())
+    }
+
+    /// Drops the oldest messages beyond what may be held.
+    fn bound(&mut self) {
+        let max = if self.sending_allowed() { MAX_QUEUED } else { MAX_HELD };
+        let excess = self.queue.len().saturating_sub(max.max(self.in_flight));
+        self.queue.drain(..excess);
     }
 
     /// The body of the first chunk of queued messages after the first `skip`,
     /// and how many messages it holds.
     fn next_chunk(&self, skip: usize, max_bytes: usize) -> Option<(String, usize)> {
-        let jsons: Vec<String> = self.queue.iter().skip(skip).map(|m| self.wire_json(m)).collect();
-        let sizes: Vec<usize> = jsons.iter().map(String::len).collect();
+        let tail = self.wire_tail();
+        let sizes: Vec<usize> = self.queue.iter().skip(skip).map(|q| q.head.len() + tail.len()).collect();
         let chunk = delivery::chunks(&sizes, ENVELOPE_BYTES + self.write_key.len(), max_bytes).into_iter().next()?;
-        Some((self.body(&jsons[chunk.clone()]), chunk.len()))
+        let mut body = String::with_capacity(ENVELOPE_BYTES + chunk.len() * 1024);
+        body.push_str("{\"batch\":[");
+        for (i, q) in self.queue.iter().skip(skip + chunk.start).take(chunk.len()).enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&q.head);
+            body.push_str(&tail);
+        }
+        body.push_str("],\"writeKey\":");
+        push_str(&mut body, &self.write_key);
+        body.push_str(",\"sentAt\":\"");
+        body.push_str(&time::format(now()));
+        body.push_str("\"}");
+        Some((body, chunk.len()))
+    }
+
+    /// What closes a message as sent: the consent in force now, then the
+    /// ends of `context` and the message. Messages carry no `timestamp`: the
+    /// server corrects the client's clock from `originalTimestamp` and `sentAt`.
+    fn wire_tail(&self) -> String {
+        let mut tail = String::from(",\"consent\":{\"categoryPreferences\":");
+        self.consent.write_json(&mut tail);
+        tail.push_str("}}}");
+        tail
     }
 
     /// Analytics is what Cairn's events are for; without it nothing is sent.
     fn sending_allowed(&self) -> bool {
         self.consent.allows(Category::Analytics)
     }
+}
 
-    fn enqueue(&mut self, msg: Message) -> bool {
-        if !self.sending_allowed() && self.queue.len() >= MAX_HELD {
-            self.queue.pop_front();
-        }
-        self.queue.push_back(msg);
-        self.due()
-    }
+/// Text shown on the page with emails and long numbers replaced, for the
+/// labels of clicked elements (see `cairn_core::pii::scrub`).
+#[wasm_bindgen]
+pub fn scrub(text: &str) -> String {
+    cairn_core::pii::scrub(text)
+}
 
-    /// A message as sent: with the consent in force now, without `timestamp`
-    /// and `receivedAt` (the server corrects the client's clock from
-    /// `originalTimestamp` and `sentAt`, and sets `receivedAt` itself).
-    fn wire_json(&self, msg: &Message) -> String {
-        let mut json = msg.to_json();
-        if let Value::Object(o) = &mut json {
-            o.remove("timestamp");
-            o.remove("receivedAt");
-            if let Some(Value::Object(ctx)) = o.get_mut("context") {
-                let mut consent = Map::new();
-                consent.insert("categoryPreferences".into(), self.consent.to_json());
-                ctx.insert("consent".into(), Value::Object(consent));
-            }
-        }
-        json.to_string()
-    }
+/// A field of a message: a string, or a value that is JSON text already.
+enum Field<'a> {
+    Str(&'a str),
+    Raw(&'a str),
+}
 
-    fn body(&self, messages: &[String]) -> String {
-        let mut body = String::from("{\"batch\":[");
-        for (i, m) in messages.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str(m);
-        }
-        body.push_str("],\"writeKey\":");
-        body.push_str(&Value::from(self.write_key.as_str()).to_string());
-        body.push_str(",\"sentAt\":\"");
-        body.push_str(&time::format(now()));
-        body.push_str("\"}");
-        body
+/// JSON object text from `JSON.stringify`, or `{}` for none.
+fn object(json: &str) -> Result<&str, JsError> {
+    match json {
+        "" => Ok("{}"),
+        j if j.starts_with('{') && j.ends_with('}') => Ok(j),
+        _ => Err(JsError::new("cairn: properties and traits must be an object")),
     }
 }
 
-fn now() -> time::Millis {
-    js_sys::Date::now() as time::Millis
+/// Inside the browser a panic can only be a bug; it traps (the loader catches
+/// the error) rather than carrying std's formatting machinery in every page.
+#[cfg(all(target_arch = "wasm32", not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
 }
 
-fn parse_object(json: &str) -> Result<Map<String, Value>, JsError> {
-    if json.is_empty() {
-        return Ok(Map::new());
-    }
-    match serde_json::from_str(json) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(JsError::new("cairn: properties must be an object")),
-    }
-}
-
-fn random_bytes() -> Result<[u8; 16], JsError> {
-    let mut bytes = [0u8; 16];
-    let crypto = web_sys::window().and_then(|w| w.crypto().ok()).ok_or_else(|| JsError::new("cairn: no crypto"))?;
-    crypto.get_random_values_with_u8_array(&mut bytes).map_err(|_| JsError::new("cairn: getRandomValues failed"))?;
-    Ok(bytes)
-}
+/// A small free-list allocator: dlmalloc (std's) is about 6 KB of wasm.
+#[cfg(all(target_arch = "wasm32", not(test)))]
+#[global_allocator]
+#[allow(unsafe_code)]
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    // SAFETY: wasm32-unknown-unknown without atomics runs one thread.
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

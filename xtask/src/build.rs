@@ -29,7 +29,9 @@ fn cargo_wasm(ws: &Workspace, tools: &Tools) -> Command {
     c
 }
 
-/// The SDK: wasm + JS glue, shrunk with wasm-opt -Oz, into the demo's assets.
+/// The SDK: wasm shrunk with wasm-opt -Oz; the loader and wasm-bindgen's glue
+/// bundled and minified by esbuild into one ES module, next to the wasm, in
+/// the demo's assets (`/sdk/`); and the npm package in `target/npm/cairn-sdk`.
 fn sdk(ws: &Workspace, tools: &Tools) -> Result<()> {
     step("build: browser SDK (cairn-sdk -> wasm32)");
     cmd::run(
@@ -45,13 +47,14 @@ fn sdk(ws: &Workspace, tools: &Tools) -> Result<()> {
             .arg(&wasm),
         "wasm-bindgen for the SDK",
     )?;
-    let out = ws.path("www-demo/public/sdk");
-    std::fs::create_dir_all(&out).map_err(|e| Error::Failed(format!("cannot create {}: {e}", out.display())))?;
     cmd::run(
         Command::new(tools.node_bin.join("wasm-opt"))
             .env("PATH", tools.path_env())
             .args([
                 "-Oz",
+                "--converge",
+                "--strip-target-features",
+                "--strip-producers",
                 "--enable-bulk-memory",
                 "--enable-nontrapping-float-to-int",
                 "--enable-sign-ext",
@@ -61,11 +64,38 @@ fn sdk(ws: &Workspace, tools: &Tools) -> Result<()> {
             ])
             .arg(bindgen_out.join("cairn_sdk_bg.wasm"))
             .arg("-o")
-            .arg(out.join("cairn_sdk_bg.wasm")),
+            .arg(bindgen_out.join("cairn_sdk_bg.opt.wasm")),
         "wasm-opt for the SDK",
     )?;
-    copy(&bindgen_out.join("cairn_sdk.js"), &out.join("cairn_sdk.js"))?;
-    copy(&ws.path("sdk/js/cairn.js"), &out.join("cairn.js"))
+    copy(&ws.path("sdk/js/cairn.js"), &bindgen_out.join("cairn.js"))?;
+
+    let public = fresh_dir(&ws.path("www-demo/public/sdk"))?;
+    copy(&bindgen_out.join("cairn_sdk_bg.opt.wasm"), &public.join("cairn_sdk_bg.wasm"))?;
+    cmd::run(
+        Command::new(tools.node_bin.join("esbuild"))
+            .env("PATH", tools.path_env())
+            .arg(bindgen_out.join("cairn.js"))
+            .args(["--bundle", "--minify", "--format=esm", "--target=es2020", "--log-level=warning"])
+            .arg(format!("--outfile={}", public.join("cairn.js").display())),
+        "esbuild for the SDK loader",
+    )?;
+
+    let npm = fresh_dir(&ws.path("target/npm/cairn-sdk"))?;
+    copy(&bindgen_out.join("cairn_sdk_bg.opt.wasm"), &npm.join("cairn_sdk_bg.wasm"))?;
+    for file in ["cairn.js", "cairn_sdk.js"] {
+        copy(&bindgen_out.join(file), &npm.join(file))?;
+    }
+    for file in ["package.json", "cairn.d.ts", "README.md"] {
+        copy(&ws.path("sdk/npm").join(file), &npm.join(file))?;
+    }
+    Ok(())
+}
+
+/// An empty directory at `dir` (what an earlier build left there goes).
+fn fresh_dir(dir: &Path) -> Result<std::path::PathBuf> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| Error::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir.to_path_buf())
 }
 
 /// The worker, with worker-build (wasm-bindgen, esbuild, wasm-opt from our own installs).
