@@ -92,7 +92,7 @@ function save(closed) {
   if (!instance || !instance.storageAllowed()) return;
   const saved = instance.saved();
   if (saved) store.set(tab, (closed ? 0 : Date.now()) + '\n' + saved);
-  else store.remove(tab);
+  else if (!closed) store.remove(tab); // a second pagehide/hidden keeps what the first saved
 }
 // Takes over the queues of pages that are gone: closed ones, or ones not
 // written for a minute (a tab that was killed).
@@ -120,15 +120,17 @@ const record = (fn) =>
     }
   });
 
-// When the page goes away, what is left goes out with sendBeacon.
+// When the page goes away, what is left goes out with sendBeacon. A beacon
+// has no answer, so the queue is saved first, beaconed messages included:
+// the next page sends them again, and the server keeps each messageId once.
 function leave() {
   if (!instance) return;
+  save(true);
   for (let body; (body = instance.drainForBeacon(BATCH_BYTES)); ) {
     if (!navigator.sendBeacon(endpoint, body)) {
       fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => {});
     }
   }
-  save(true);
 }
 addEventListener('pagehide', leave);
 document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && leave());

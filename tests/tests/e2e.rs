@@ -47,7 +47,21 @@ const TESTS: &[(&str, Test)] = &[
         "page_views_carry_page_and_campaign_and_follow_spa_navigation",
         page_views_carry_page_and_campaign_and_follow_spa_navigation,
     ),
+    ("shop_journey_sends_the_commerce_events", shop_journey_sends_the_commerce_events),
+    (
+        "clicks_are_captured_with_scrubbed_text_and_markup_names",
+        clicks_are_captured_with_scrubbed_text_and_markup_names,
+    ),
+    (
+        "undelivered_events_survive_a_reload_while_the_worker_is_down",
+        undelivered_events_survive_a_reload_while_the_worker_is_down,
+    ),
 ];
+
+/// The shop's "Add to cart" button of a product card or page.
+fn add_to_cart(product_id: &str) -> String {
+    format!("[data-cairn-product='{product_id}'] [data-cairn-action='add-to-cart']")
+}
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
@@ -110,16 +124,17 @@ fn demo_shop_click_is_stored_as_a_track_event(w: &Worker) -> Result<()> {
         events(w, &query).ok().filter(|e| e.iter().any(|e| e["type"] == "page"))
     })?;
 
-    browser.click("[data-product-id='trail-runner'] button")?;
+    browser.click(&add_to_cart("trail-runner"))?;
     let stored = wait_for("the click's track event", Duration::from_secs(15), || {
         events(w, &query).ok().filter(|e| e.iter().any(|e| e["type"] == "track"))
     })?;
     let tracks: Vec<&Value> = stored.iter().filter(|e| e["type"] == "track").collect();
     check(tracks.len() == 1, || format!("expected exactly one track event, got {tracks:#?}"))?;
     let e = tracks[0];
-    check(e["event"] == "Product Clicked", || format!("event name: {}", e["event"]))?;
+    check(e["event"] == "Product Added", || format!("event name: {}", e["event"]))?;
+    let p = &e["properties"];
     let want = json!({"product_id": "trail-runner", "sku": "TR-001", "name": "Trail Runner", "price": 89, "category": "Shoes", "currency": "EUR"});
-    check(e["properties"] == want, || format!("properties: {} != {want}", e["properties"]))?;
+    check(want.as_object().into_iter().flatten().all(|(k, v)| &p[k] == v), || format!("properties: {p} lack {want}"))?;
     check(e["anonymousId"] == anonymous_id.as_str(), || format!("anonymousId: {}", e["anonymousId"]))?;
     check(e["context"]["library"]["name"] == "cairn-sdk", || format!("context: {}", e["context"]))?;
     check(e["receivedAt"].is_string() && e["timestamp"].is_string() && e["messageId"].is_string(), || {
@@ -129,14 +144,14 @@ fn demo_shop_click_is_stored_as_a_track_event(w: &Worker) -> Result<()> {
     // The browser really sent it, once, in a batch to the ingest API.
     let sent = browser.requests_to("/v1/batch")?;
     let clicks: usize =
-        sent.iter().filter_map(|r| r["postData"].as_str()).map(|b| b.matches("Product Clicked").count()).sum();
+        sent.iter().filter_map(|r| r["postData"].as_str()).map(|b| b.matches("Product Added").count()).sum();
     check(clicks == 1, || format!("expected the click in exactly one request, saw it {clicks} times in {sent:?}"))?;
 
     // Logging in: identify carries both ids, and later calls carry the userId.
     let user_id = unique_id("shopper");
     browser.eval(&format!("cairn.identify('{user_id}', {{email: 'shopper@example.com'}})"))?;
     browser.eval("cairn.group('acme', {plan: 'team'})")?;
-    browser.click("[data-product-id='summit-jacket'] button")?;
+    browser.click(&add_to_cart("summit-jacket"))?;
     browser.eval("cairn.flush()")?;
     let mine = wait_for("identify, group and the second click", Duration::from_secs(15), || {
         events(w, &format!("userId={user_id}")).ok().filter(|e| e.len() == 3)
@@ -518,7 +533,7 @@ fn nothing_leaves_the_page_before_consent(w: &Worker) -> Result<()> {
     let mut browser = Browser::start()?;
     let anonymous_id = open_shop_undecided(&mut browser, w)?;
     check(browser.eval("document.getElementById('consent-banner').hidden")? == false, || "the banner shows".into())?;
-    browser.click("[data-product-id='trail-runner'] button")?;
+    browser.click(&add_to_cart("trail-runner"))?;
     browser.eval("cairn.flush()")?;
     let sent = browser.requests_to("/v1/")?;
     check(sent.is_empty(), || format!("requests before consent: {sent:?}"))?;
@@ -550,7 +565,7 @@ fn rejecting_consent_sends_nothing(w: &Worker) -> Result<()> {
     let mut browser = Browser::start()?;
     let anonymous_id = open_shop_undecided(&mut browser, w)?;
     browser.click("#consent-reject")?;
-    browser.click("[data-product-id='summit-jacket'] button")?;
+    browser.click(&add_to_cart("summit-jacket"))?;
     // Past the 5 s flush timer, and then leaving the page (the beacon path).
     std::thread::sleep(Duration::from_millis(5_500));
     browser.goto("about:blank")?;
@@ -592,12 +607,12 @@ fn sdk_sends_ten_calls_in_one_batch(w: &Worker) -> Result<()> {
 fn a_click_right_before_leaving_the_page_still_arrives(w: &Worker) -> Result<()> {
     let mut browser = Browser::start()?;
     let anonymous_id = open_shop(&mut browser, w)?;
-    browser.click("[data-product-id='ridge-pack'] button")?;
+    browser.click(&add_to_cart("ridge-pack"))?;
     browser.goto("about:blank")?;
     wait_for("the click sent on pagehide", Duration::from_secs(15), || {
         events(w, &format!("anonymousId={anonymous_id}"))
             .ok()
-            .filter(|e| e.iter().any(|e| e["event"] == "Product Clicked"))
+            .filter(|e| e.iter().any(|e| e["event"] == "Product Added"))
     })?;
     Ok(())
 }
@@ -609,7 +624,7 @@ fn sdk_retries_until_the_worker_is_back(_shared: &Worker) -> Result<()> {
     let anonymous_id = open_shop(&mut browser, &w)?;
     browser.eval("cairn.flush()")?;
     w.stop();
-    browser.click("[data-product-id='trail-runner'] button")?;
+    browser.click(&add_to_cart("trail-runner"))?;
     // The attempt fails while the worker is down and is retried with backoff.
     browser.eval("cairn.flush()")?;
     check(browser.eval("cairn.user() && true")? == true, || "the page keeps working".into())?;
@@ -627,6 +642,7 @@ fn identity_is_kept_on_the_device_only_with_consent(w: &Worker) -> Result<()> {
     let user_id = unique_id("returning");
     browser.eval(&format!("cairn.identify('{user_id}')"))?;
     let (cookies, mut keys) = device_storage(&mut browser)?;
+    keys.retain(|k| !k.starts_with("cairn.queue.")); // what is not delivered yet
     keys.sort();
     check(keys == ["cairn.anonymousId", "cairn.consent", "cairn.userId"], || format!("localStorage: {keys:?}"))?;
     check(cookies.iter().any(|c| c["name"] == "cairn_aid" && c["value"] == anonymous_id.as_str()), || {
@@ -675,4 +691,184 @@ fn page_views_carry_page_and_campaign_and_follow_spa_navigation(w: &Worker) -> R
     check(spa["page"]["path"] == "/products/summit-jacket" && spa.get("campaign").is_none(), || {
         format!("after pushState: {spa}")
     })
+}
+
+/// Waits until the browser shows `path` with the SDK started (after a click
+/// that navigates).
+fn wait_for_page(browser: &mut Browser, path: &str) -> Result<()> {
+    let script = format!("location.pathname === '{path}' && document.readyState === 'complete'");
+    wait_for(&format!("the page {path}"), Duration::from_secs(10), || {
+        browser.eval(&script).ok().filter(|v| v == &Value::Bool(true))
+    })?;
+    browser.eval("new Promise((resolve) => cairn.ready(() => resolve(true)))")?;
+    Ok(())
+}
+
+/// The properties of the stored events named `event`, oldest first.
+fn named<'a>(stored: &'a [Value], event: &str) -> Vec<&'a Value> {
+    stored.iter().rev().filter(|e| e["event"] == event).map(|e| &e["properties"]).collect()
+}
+
+fn shop_journey_sends_the_commerce_events(w: &Worker) -> Result<()> {
+    let mut browser = Browser::start()?;
+    let anonymous_id = open_shop(&mut browser, w)?;
+    browser.click(&add_to_cart("trail-runner"))?;
+    open_page_undecided(&mut browser, w, "/product?id=summit-jacket")?;
+    browser.eval("document.querySelector('input[data-cairn-quantity]').value = '2'; true")?;
+    browser.click(&add_to_cart("summit-jacket"))?;
+    open_page_undecided(&mut browser, w, "/cart")?;
+    browser.click("[data-cairn-product='trail-runner'] [data-cairn-action='remove-from-cart']")?;
+    browser.click("#checkout")?;
+    wait_for_page(&mut browser, "/checkout")?;
+    browser.eval(
+        "document.getElementById('checkout-email').value = 'Ada.Buyer@Example.com';
+         document.querySelectorAll('form input').forEach((i) => { if (!i.value) i.value = 'Ada Buyer' }); true",
+    )?;
+    browser.click("#place-order")?;
+    wait_for_page(&mut browser, "/order")?;
+    browser.eval("cairn.flush()")?;
+
+    let stored = wait_for("the order", Duration::from_secs(15), || {
+        events(w, &format!("anonymousId={anonymous_id}&limit=100"))
+            .ok()
+            .filter(|e| e.iter().any(|e| e["event"] == "Order Completed"))
+    })?;
+    let commerce: Vec<&str> = stored
+        .iter()
+        .rev()
+        .filter_map(|e| e["event"].as_str())
+        .filter(|n| {
+            n.starts_with("Product") || n.starts_with("Cart") || n.starts_with("Checkout") || n.starts_with("Order")
+        })
+        .collect();
+    let want = [
+        "Product Added",
+        "Product Viewed",
+        "Product Added",
+        "Cart Viewed",
+        "Product Removed",
+        "Checkout Started",
+        "Order Completed",
+    ];
+    check(commerce == want, || format!("commerce events in order: {commerce:?}"))?;
+
+    let viewed = named(&stored, "Product Viewed")[0];
+    check(
+        viewed["product_id"] == "summit-jacket" && viewed["price"] == 149.5 && viewed["category"] == "Jackets",
+        || format!("Product Viewed: {viewed}"),
+    )?;
+    let added = named(&stored, "Product Added")[1];
+    check(added["product_id"] == "summit-jacket" && added["quantity"] == 2 && added["sku"] == "SJ-210", || {
+        format!("Product Added from the product page: {added}")
+    })?;
+    let cart = named(&stored, "Cart Viewed")[0];
+    check(cart["cart_id"].is_string() && cart["products"].as_array().map(Vec::len) == Some(2), || {
+        format!("Cart Viewed: {cart}")
+    })?;
+    let removed = named(&stored, "Product Removed")[0];
+    check(removed["product_id"] == "trail-runner" && removed["cart_id"] == cart["cart_id"], || {
+        format!("Product Removed: {removed}")
+    })?;
+    let checkout = named(&stored, "Checkout Started")[0];
+    check(checkout["total"] == 299 && checkout["products"][0]["product_id"] == "summit-jacket", || {
+        format!("Checkout Started: {checkout}")
+    })?;
+    let order = stored.iter().find(|e| e["event"] == "Order Completed").cloned().unwrap_or_default();
+    let p = &order["properties"];
+    check(
+        p["order_id"].as_str().is_some_and(|id| id.starts_with("ord_"))
+            && p["total"] == 299
+            && p["revenue"] == 299
+            && p["currency"] == "EUR"
+            && p["products"] == json!([p["products"][0]])
+            && p["products"][0]["quantity"] == 2,
+        || format!("Order Completed: {p}"),
+    )?;
+    // Checking out identified the buyer: the order carries the userId.
+    check(order["userId"].as_str().is_some_and(|u| u.starts_with("u_")), || format!("order's userId: {order}"))?;
+    let identify = stored.iter().find(|e| e["type"] == "identify").cloned().unwrap_or_default();
+    check(identify["traits"]["email"] == "ada.buyer@example.com" && identify["userId"] == order["userId"], || {
+        format!("identify: {identify}")
+    })
+}
+
+fn clicks_are_captured_with_scrubbed_text_and_markup_names(w: &Worker) -> Result<()> {
+    let mut browser = Browser::start()?;
+    let anonymous_id = open_shop(&mut browser, w)?;
+    browser.eval(
+        r#"document.querySelector('main').insertAdjacentHTML('beforeend', `<div class="promo">
+          <button id="mail-me" class="cta big">Mail ana.lopez@example.com or call +49 30 1234 5678</button>
+          <span id="signup" data-cairn-event="Newsletter Signup" data-cairn-prop-plan="weekly"
+                data-cairn-prop-position="3">Sign up</span>
+          <div data-cairn-ignore><button id="private">Private</button></div>
+          <a id="docs" href="/console/?token=secret#top">Docs</a></div>`); true"#,
+    )?;
+    for id in ["#mail-me", "#signup", "#private"] {
+        browser.click(id)?;
+    }
+    browser.click("#docs")?; // leaves the page: sent with the beacon, or by the next page
+    let stored = wait_for("the captured clicks", Duration::from_secs(15), || {
+        events(w, &format!("anonymousId={anonymous_id}&limit=50")).ok().filter(|e| {
+            e.iter().filter(|e| e["event"] == "Element Clicked").count() >= 2
+                && e.iter().any(|e| e["event"] == "Newsletter Signup")
+        })
+    })?;
+    let clicks = named(&stored, "Element Clicked");
+    check(clicks.len() == 2, || format!("the ignored button is not captured: {clicks:#?}"))?;
+    let button = clicks[0];
+    check(
+        button["id"] == "mail-me"
+            && button["element"] == "button"
+            && button["text"] == "Mail [redacted] or call [redacted]"
+            && button["selector"].as_str().is_some_and(|s| s.ends_with("#mail-me")),
+        || format!("button click: {button}"),
+    )?;
+    let link = clicks[1];
+    check(link["element"] == "a" && link["href"] == w.url("/console/") && link["text"] == "Docs", || {
+        format!("link click (no query or fragment): {link}")
+    })?;
+    let signup = named(&stored, "Newsletter Signup")[0];
+    check(signup == &json!({"plan": "weekly", "position": 3}), || format!("marked element: {signup}"))?;
+    let everything = stored.iter().map(Value::to_string).collect::<String>();
+    check(!everything.contains("ana.lopez") && !everything.contains("1234 5678"), || "PII left the page".into())
+}
+
+fn undelivered_events_survive_a_reload_while_the_worker_is_down(_shared: &Worker) -> Result<()> {
+    // A worker of its own: this test takes it down.
+    let mut w = Worker::start()?;
+    let mut browser = Browser::start()?;
+    let anonymous_id = open_shop(&mut browser, &w)?;
+    browser.eval("cairn.flush()")?;
+    w.stop();
+    browser.eval("for (let i = 0; i < 3; i++) cairn.track('Offline Click', {n: i}); cairn.flush(); true")?;
+    let (_, keys) = device_storage(&mut browser)?;
+    check(keys.iter().any(|k| k.starts_with("cairn.queue.")), || format!("the queue is saved: {keys:?}"))?;
+    // The page goes away before the worker is back: its beacon fails too.
+    browser.goto("about:blank")?;
+    w.resume()?;
+    let again = open_page_undecided(&mut browser, &w, "/")?;
+    check(again == anonymous_id, || "the same visitor".into())?;
+    let stored = wait_for("the saved events", Duration::from_secs(20), || {
+        events(&w, &format!("anonymousId={anonymous_id}&limit=50"))
+            .ok()
+            .filter(|e| e.iter().filter(|e| e["event"] == "Offline Click").count() >= 3)
+    })
+    .map_err(|e| {
+        let storage = browser.eval("JSON.stringify(localStorage)").unwrap_or_default();
+        let sent: Vec<usize> = browser
+            .requests_to("/v1/")
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r["postData"].as_str().unwrap_or_default().matches("Offline Click").count())
+            .collect();
+        let stored = events(&w, &format!("anonymousId={anonymous_id}&limit=50")).unwrap_or_default();
+        let names: Vec<&str> = stored.iter().filter_map(|e| e["event"].as_str().or(e["type"].as_str())).collect();
+        format!("{e}\nlocalStorage: {storage}\noffline clicks per request: {sent:?}\nstored: {names:?}")
+    })?;
+    let n: Vec<i64> = named(&stored, "Offline Click").iter().filter_map(|p| p["n"].as_i64()).collect();
+    check(n == [0, 1, 2], || format!("each stored once, in order: {n:?}"))?;
+    wait_for("the saved queue to be cleared", Duration::from_secs(10), || {
+        device_storage(&mut browser).ok().filter(|(_, keys)| !keys.iter().any(|k| k.starts_with("cairn.queue.")))
+    })?;
+    Ok(())
 }
