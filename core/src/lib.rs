@@ -12,6 +12,7 @@ pub mod auth;
 pub mod consent;
 pub mod delivery;
 pub mod event;
+pub mod graph;
 pub mod id;
 pub mod identity;
 pub mod ingest;
