@@ -31,6 +31,17 @@ impl IdType {
             IdType::Custom(name) => name,
         }
     }
+
+    /// The inverse of `as_str`: any other name is a custom identifier.
+    pub fn parse(s: &str) -> IdType {
+        match s {
+            "user_id" => IdType::UserId,
+            "email" => IdType::Email,
+            "phone" => IdType::Phone,
+            "anonymous_id" => IdType::AnonymousId,
+            other => IdType::Custom(other.to_owned()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -56,6 +56,12 @@ const TESTS: &[(&str, Test)] = &[
         "undelivered_events_survive_a_reload_while_the_worker_is_down",
         undelivered_events_survive_a_reload_while_the_worker_is_down,
     ),
+    ("concurrent_requests_for_one_person_end_in_one_profile", concurrent_requests_for_one_person_end_in_one_profile),
+    ("profiles_merge_with_an_audit_and_keep_later_traits", profiles_merge_with_an_audit_and_keep_later_traits),
+    (
+        "shop_journey_ends_in_one_profile_with_the_full_timeline",
+        shop_journey_ends_in_one_profile_with_the_full_timeline,
+    ),
 ];
 
 /// The shop's "Add to cart" button of a product card or page.
@@ -871,4 +877,190 @@ fn undelivered_events_survive_a_reload_while_the_worker_is_down(_shared: &Worker
         device_storage(&mut browser).ok().filter(|(_, keys)| !keys.iter().any(|k| k.starts_with("cairn.queue.")))
     })?;
     Ok(())
+}
+
+/// The profile owning an identifier, through the admin API.
+fn profile_of(w: &Worker, kind: &str, value: &str) -> Result<Value> {
+    let r = admin_get(&w.url(&format!("/admin/profiles/lookup?type={kind}&value={}", encode(value))))?;
+    check(r.status == 200, || format!("lookup {kind}={value}: {} {}", r.status, r.body))?;
+    Ok(r.body["profile"].clone())
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn identifier_list(profile: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = profile["identifiers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| format!("{}={}", i["type"].as_str().unwrap_or_default(), i["value"].as_str().unwrap_or_default()))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Posts until the worker takes it: a 503 (contention) or 5xx is retried, as SDKs do.
+fn post_until_accepted(w: &Worker, body: &str) -> Result<u32> {
+    post_batch_until_accepted(&w.url("/v1/batch"), body)
+}
+
+fn post_batch_until_accepted(url: &str, body: &str) -> Result<u32> {
+    for attempt in 0..20 {
+        let r = post(url, &[BASIC_DEMO, JSON_CT], body)?;
+        if r.status == 200 {
+            return Ok(attempt);
+        }
+        check(r.status >= 500, || format!("not retryable: {} {}", r.status, r.body))?;
+        std::thread::sleep(Duration::from_millis(50 * (u64::from(attempt) + 1)));
+    }
+    Err("still refused after 20 attempts".into())
+}
+
+fn concurrent_requests_for_one_person_end_in_one_profile(w: &Worker) -> Result<()> {
+    let user = unique_id("concurrent");
+    let email = format!("{user}@example.com");
+    let devices: Vec<String> = (0..5).map(|d| format!("{user}-device{d}")).collect();
+    let url = w.url("/v1/batch");
+    let handles: Vec<_> = (0..100)
+        .map(|i| {
+            // Each request connects the user id, the email (in any case) and one of the devices.
+            let body = json!({"batch": [{
+                "type": "identify",
+                "userId": user,
+                "anonymousId": devices[i % devices.len()],
+                "traits": {"email": if i % 2 == 0 { email.to_uppercase() } else { email.clone() }, "visits": i},
+                "messageId": format!("{user}-{i}"),
+            }]})
+            .to_string();
+            let url = url.clone();
+            std::thread::spawn(move || post_batch_until_accepted(&url, &body))
+        })
+        .collect();
+    let mut retries = 0;
+    for h in handles {
+        retries += h.join().map_err(|_| "a client thread panicked".to_string())??;
+    }
+    eprintln!("100 concurrent identifies: {retries} client retries after 503");
+    let profile = profile_of(w, "user_id", &user)?;
+    let mut want: Vec<String> = devices.iter().map(|d| format!("anonymous_id={d}")).collect();
+    want.push(format!("email={email}"));
+    want.push(format!("user_id={user}"));
+    want.sort();
+    check(identifier_list(&profile) == want, || {
+        format!("identifiers: {:?} (retries: {retries})", identifier_list(&profile))
+    })?;
+    for other in [("email", email.to_uppercase()), ("anonymous_id", devices[3].clone())] {
+        let p = profile_of(w, other.0, &other.1)?;
+        check(p["id"] == profile["id"], || format!("{other:?} resolves to {} not {}", p["id"], profile["id"]))?;
+    }
+    check(profile["eventCount"] == 100, || format!("eventCount: {} (retries: {retries})", profile["eventCount"]))?;
+    check(profile["merges"].as_array().is_some_and(Vec::is_empty), || {
+        format!("no merges needed: {}", profile["merges"])
+    })
+}
+
+fn profiles_merge_with_an_audit_and_keep_later_traits(w: &Worker) -> Result<()> {
+    let who = unique_id("merge");
+    let email = format!("{who}@example.com");
+    let msg = |n: u32, anon: &str, traits: Value, ts: &str| json!({"type": "identify", "anonymousId": format!("{who}-{anon}"), "traits": traits, "timestamp": ts, "messageId": format!("{who}-{n}")});
+    // Two devices, each its own profile; the later event about the plan arrives first.
+    let first = json!({"batch": [
+        msg(1, "laptop", json!({"email": email, "plan": "pro", "$set_once": {"first_seen_on": "laptop"}}), "2026-05-02T10:00:00Z"),
+    ]});
+    let second = json!({"batch": [
+        msg(2, "phone", json!({"plan": "free", "$set_once": {"first_seen_on": "phone"}}), "2026-05-01T10:00:00Z"),
+    ]});
+    for body in [&first, &second] {
+        post_until_accepted(w, &body.to_string())?;
+    }
+    let phone = profile_of(w, "anonymous_id", &format!("{who}-phone"))?;
+    let laptop = profile_of(w, "email", &email)?;
+    check(phone["id"] != laptop["id"], || "two devices, two profiles".into())?;
+    // The phone logs in with the same email: one person.
+    post_until_accepted(
+        w,
+        &json!({"batch": [msg(3, "phone", json!({"email": email.to_uppercase()}), "2026-05-03T10:00:00Z")]})
+            .to_string(),
+    )?;
+    let merged = profile_of(w, "anonymous_id", &format!("{who}-phone"))?;
+    check(merged["id"] == laptop["id"], || format!("merged into the laptop's profile: {merged}"))?;
+    let traits = &merged["traits"];
+    check(traits["plan"] == "pro" && traits["first_seen_on"] == "phone", || format!("traits by event time: {traits}"))?;
+    let merge = &merged["merges"][0];
+    check(
+        merge["from"] == phone["id"]
+            && merge["into"] == laptop["id"]
+            && merge["messageId"] == format!("{who}-3")
+            && merge["via"] == json!([{"type": "anonymous_id", "value": format!("{who}-phone")}])
+            && merge["identifiers"] == json!([{"type": "anonymous_id", "value": format!("{who}-phone")}]),
+        || format!("merge audit: {merge}"),
+    )?;
+    // The old id still answers, with the surviving profile and all three events.
+    let old = phone["id"].as_str().unwrap_or_default();
+    let r = admin_get(&w.url(&format!("/admin/profiles/{old}")))?;
+    check(r.status == 200 && r.body["profile"]["id"] == laptop["id"] && r.body["profile"]["eventCount"] == 3, || {
+        format!("old id: {} {}", r.status, r.body)
+    })?;
+    let r = admin_get(&w.url(&format!("/admin/profiles/{old}/events")))?;
+    let times: Vec<&str> =
+        r.body["events"].as_array().into_iter().flatten().filter_map(|e| e["timestamp"].as_str()).collect();
+    check(times.len() == 3 && times[0] > times[2], || format!("timeline, newest first: {times:?}"))?;
+    let r = admin_get(&w.url("/admin/profiles/prf_nope"))?;
+    check(r.status == 404 && r.body["error"] == "profile_not_found", || format!("unknown: {} {}", r.status, r.body))?;
+    let r = admin_get(&w.url("/admin/profiles/lookup?type=email&value=not-an-email"))?;
+    check(r.status == 400 && r.body["error"] == "invalid_identifier", || format!("bad lookup: {} {}", r.status, r.body))
+}
+
+fn shop_journey_ends_in_one_profile_with_the_full_timeline(w: &Worker) -> Result<()> {
+    let mut browser = Browser::start()?;
+    // Browse anonymously (consent not given yet), accept, add to cart, sign in, check out.
+    let anonymous_id = open_shop_undecided(&mut browser, w)?;
+    browser.click("#consent-accept")?;
+    browser.click(&add_to_cart("ridge-pack"))?;
+    let email = format!("{}@example.com", unique_id("journey"));
+    open_page_undecided(&mut browser, w, "/login?next=%2Fcheckout")?;
+    browser.eval(&format!("document.getElementById('login-email').value = '{email}'; true"))?;
+    browser.click("#login-submit")?;
+    wait_for_page(&mut browser, "/checkout")?;
+    browser.eval(
+        "document.querySelectorAll('form input').forEach((i) => { if (!i.value) i.value = 'Ada Buyer' }); true",
+    )?;
+    browser.click("#place-order")?;
+    wait_for_page(&mut browser, "/order")?;
+    browser.eval("cairn.flush()")?;
+    let stored = wait_for("the order", Duration::from_secs(15), || {
+        events(w, &format!("anonymousId={anonymous_id}&limit=100"))
+            .ok()
+            .filter(|e| e.iter().any(|e| e["event"] == "Order Completed"))
+    })?;
+    let profile = profile_of(w, "email", &email)?;
+    let ids = identifier_list(&profile);
+    check(
+        ids.contains(&format!("anonymous_id={anonymous_id}")) && ids.iter().any(|i| i.starts_with("user_id=u_")),
+        || format!("identifiers: {ids:?}"),
+    )?;
+    check(profile["eventCount"] == stored.len(), || {
+        format!("eventCount {} vs {} events", profile["eventCount"], stored.len())
+    })?;
+    let id = profile["id"].as_str().unwrap_or_default();
+    let timeline = admin_get(&w.url(&format!("/admin/profiles/{id}/events?limit=100")))?.body["events"].clone();
+    let names: Vec<&str> = timeline
+        .as_array()
+        .into_iter()
+        .flatten()
+        .rev()
+        .filter_map(|e| e["event"].as_str().or(e["type"].as_str()))
+        .collect();
+    check(
+        names.first() == Some(&"page") && names.last() == Some(&"Order Completed") && names.contains(&"identify"),
+        || format!("timeline: {names:?}"),
+    )?;
+    check(profile["consent"]["categoryPreferences"]["analytics"] == true, || format!("consent: {}", profile["consent"]))
 }

@@ -1,9 +1,10 @@
 //! The admin API (`/admin/...`): bearer-token protected, JSON in and out.
 
+use cairn_core::identity::{self, IdType};
 use cairn_core::{auth, source};
 use serde::Deserialize;
 use serde_json::json;
-use worker::{Env, Request, Response};
+use worker::{D1Database, Env, Request, Response};
 
 use crate::error::{AppError, AppResult, json_response};
 use crate::store::sources::Source;
@@ -41,18 +42,88 @@ pub async fn events(req: Request, env: &Env) -> AppResult<Response> {
     authorize(&req, env)?;
     let q: EventsQuery =
         req.query().map_err(|_| AppError::bad_request("invalid_query", "the query string could not be read"))?;
-    let limit = match q.limit.as_deref() {
-        None => 100,
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| AppError::bad_request("invalid_limit", "limit must be an integer from 1 to 1000"))?,
-    };
+    let limit = limit(q.limit.as_deref())?;
     let filter =
         store::events::Filter { user_id: q.user_id, anonymous_id: q.anonymous_id, message_id: q.message_id, limit };
     let events = store::events::list(&env.d1("DB")?, &filter).await?;
     Ok(json_response(200, &json!({"events": events})))
+}
+
+/// `?limit=`: 1 to 1000, 100 by default.
+fn limit(given: Option<&str>) -> AppResult<u32> {
+    match given {
+        None => Ok(100),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| AppError::bad_request("invalid_limit", "limit must be an integer from 1 to 1000")),
+    }
+}
+
+#[derive(Deserialize)]
+struct LookupQuery {
+    r#type: Option<String>,
+    value: Option<String>,
+}
+
+/// `GET /admin/profiles/lookup?type=email&value=a@b.com`: the profile that
+/// owns an identifier (normalized as ingest normalizes it).
+pub async fn lookup_profile(req: Request, env: &Env) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let q: LookupQuery =
+        req.query().map_err(|_| AppError::bad_request("invalid_query", "the query string could not be read"))?;
+    let (Some(kind), Some(value)) = (q.r#type.filter(|t| !t.is_empty()), q.value) else {
+        return Err(AppError::bad_request(
+            "missing_identifier",
+            "give type (user_id, email, phone, anonymous_id, ...) and value",
+        ));
+    };
+    let config = identity::Config::default();
+    let normalized = match IdType::parse(&kind) {
+        IdType::Email => identity::normalize_email(&value),
+        IdType::Phone => identity::normalize_phone(&value, config.default_region),
+        _ => Some(value.clone()),
+    }
+    .ok_or_else(|| AppError::bad_request("invalid_identifier", format!("`{value}` is not a valid {kind}")))?;
+    let db = env.d1("DB")?;
+    let Some(owner) = store::profiles::owner_of(&db, &kind, &normalized).await? else {
+        return Err(AppError::client(404, "profile_not_found", "no profile has this identifier"));
+    };
+    profile_response(&db, &owner).await
+}
+
+/// `GET /admin/profiles/{id}`: an id merged into another profile answers
+/// with that profile.
+pub async fn get_profile(req: Request, env: &Env, id: &str) -> AppResult<Response> {
+    authorize(&req, env)?;
+    profile_response(&env.d1("DB")?, id).await
+}
+
+async fn profile_response(db: &D1Database, id: &str) -> AppResult<Response> {
+    let not_found = || AppError::client(404, "profile_not_found", "no such profile");
+    let live = store::profiles::live_id(db, id).await?.ok_or_else(not_found)?;
+    let profile = store::profiles::get(db, &live).await?.ok_or_else(not_found)?;
+    Ok(json_response(200, &json!({"profile": profile})))
+}
+
+#[derive(Deserialize)]
+struct TimelineQuery {
+    limit: Option<String>,
+}
+
+/// `GET /admin/profiles/{id}/events?limit=`: the person's timeline, newest first.
+pub async fn profile_events(req: Request, env: &Env, id: &str) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let q: TimelineQuery =
+        req.query().map_err(|_| AppError::bad_request("invalid_query", "the query string could not be read"))?;
+    let limit = limit(q.limit.as_deref())?;
+    let db = env.d1("DB")?;
+    let live = store::profiles::live_id(&db, id)
+        .await?
+        .ok_or_else(|| AppError::client(404, "profile_not_found", "no such profile"))?;
+    let events = store::profiles::events(&db, &live, limit).await?;
+    Ok(json_response(200, &json!({"profileId": live, "events": events})))
 }
 
 /// `GET /admin/sources`

@@ -1,11 +1,12 @@
 //! The Segment-compatible tracking API: `POST /v1/{call}` and its CORS preflight.
 
-use cairn_core::auth;
 use cairn_core::event::Received;
 use cairn_core::ingest::{self, Call, Enrichment, RequestError};
+use cairn_core::resolve::Rules;
 use cairn_core::source::origin_allowed;
+use cairn_core::{Message, auth, identity};
 use serde_json::{Map, Value, json};
-use worker::{Env, Request, Response};
+use worker::{D1Database, Env, Request, Response};
 
 use crate::error::{AppError, AppResult, json_response, violations_json};
 use crate::store::sources::Source;
@@ -49,7 +50,7 @@ async fn accept(req: &mut Request, env: &Env, call: Call, origin: Option<&str>) 
     for m in &mut parsed.accepted {
         ingest::enrich(m, &enrichment);
     }
-    store::events::insert(&db, &source.id, &parsed.accepted).await?;
+    store_resolved(&db, &source.id, &parsed.accepted).await?;
     let mut body = json!({"success": true});
     if !parsed.rejected.is_empty() {
         body["rejected"] = parsed
@@ -59,6 +60,37 @@ async fn accept(req: &mut Request, env: &Env, call: Call, origin: Option<&str>) 
             .collect();
     }
     Ok(json_response(200, &body))
+}
+
+/// How often a request starts over after losing a race for the same profiles.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// Resolves the messages' identities and stores them with their events, as
+/// one transaction; starts over when another request changed the same
+/// profiles first (see `store::identity`).
+async fn store_resolved(db: &D1Database, source_id: &str, messages: &[Message]) -> AppResult<()> {
+    let config = identity::Config::default();
+    let lookups = store::identity::lookups(messages, &config);
+    for attempt in 0..MAX_ATTEMPTS {
+        let loaded = store::identity::load(db, &lookups, Rules::default()).await?;
+        let resolved = store::identity::resolve(loaded, source_id, messages, &config, runtime::now(), &mut |prefix| {
+            runtime::random_token(prefix)
+        });
+        let mut statements = resolved.statements(db)?;
+        statements.extend(store::events::insert_statements(db, source_id, messages, &resolved.profile_of)?);
+        statements.push(db.prepare(store::identity::CLEAR_GUARD));
+        match db.batch(statements).await {
+            Ok(_) => return Ok(()),
+            Err(e) if store::identity::is_conflict(&e) => {
+                worker::console_log!("identity: write conflict on attempt {}, starting over", attempt + 1);
+                // Back off a little, with jitter, so that racing requests spread out.
+                let ms = 5 * u64::from(attempt + 1) + u64::from(runtime::random_bytes()[0] % 16);
+                worker::Delay::from(std::time::Duration::from_millis(ms)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::client(503, "contention", "too many concurrent changes to the same profiles; retry"))
 }
 
 /// Parses a batch exactly as `post` does, then answers without storing:

@@ -27,6 +27,18 @@ pub async fn handle(req: Request, env: &Env) -> AppResult<Response> {
             Method::Get => admin::events(req, env).await,
             _ => Err(AppError::method_not_allowed("GET")),
         },
+        ["admin", "profiles", "lookup"] => match method {
+            Method::Get => admin::lookup_profile(req, env).await,
+            _ => Err(AppError::method_not_allowed("GET")),
+        },
+        ["admin", "profiles", id] => match method {
+            Method::Get => admin::get_profile(req, env, id).await,
+            _ => Err(AppError::method_not_allowed("GET")),
+        },
+        ["admin", "profiles", id, "events"] => match method {
+            Method::Get => admin::profile_events(req, env, id).await,
+            _ => Err(AppError::method_not_allowed("GET")),
+        },
         ["admin", "sources"] => match method {
             Method::Get => admin::list_sources(req, env).await,
             Method::Post => admin::create_source(req, env).await,

@@ -3,7 +3,7 @@
 use cairn_core::Message;
 use serde::Deserialize;
 use serde_json::Value;
-use worker::{D1Database, Result};
+use worker::{D1Database, D1PreparedStatement, Result};
 
 use super::{int, text};
 
@@ -13,22 +13,37 @@ use super::{int, text};
 /// out of the way. Chunks stay well under D1's 2 MB per value.
 const MAX_CHUNK_BYTES: usize = 1_000_000;
 
-const INSERT: &str = "INSERT INTO events (source_id, message_id, type, event, user_id, anonymous_id, timestamp, received_at, payload) \
+const INSERT: &str = "INSERT INTO events (source_id, message_id, type, event, user_id, anonymous_id, timestamp, received_at, payload, profile_id) \
      SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
             json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
-            json_extract(value, '$[6]'), json_extract(value, '$[7]') \
+            json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]') \
      FROM json_each(?2) WHERE true \
      ON CONFLICT (source_id, message_id) DO NOTHING";
 
-/// Stores `messages` in one D1 batch, which is one transaction: either every
-/// new message is stored or none is. Already stored message ids are skipped,
-/// which makes retries idempotent.
-pub async fn insert(db: &D1Database, source_id: &str, messages: &[Message]) -> Result<()> {
+/// The statements that store `messages` (each with its resolved profile),
+/// for the caller to run in one D1 batch with the identity writes: one
+/// transaction, so either every new message is stored or none is. Already
+/// stored message ids are skipped, which makes retries idempotent.
+pub fn insert_statements(
+    db: &D1Database,
+    source_id: &str,
+    messages: &[Message],
+    profiles: &[Option<String>],
+) -> Result<Vec<D1PreparedStatement>> {
     let mut statements = Vec::new();
     let mut chunk = String::from("[");
-    for m in messages {
-        let row =
-            (&m.message_id, m.kind.as_str(), &m.event, &m.user_id, &m.anonymous_id, m.timestamp, m.received_at, m);
+    for (m, profile) in messages.iter().zip(profiles.iter().chain(std::iter::repeat(&None))) {
+        let row = (
+            &m.message_id,
+            m.kind.as_str(),
+            &m.event,
+            &m.user_id,
+            &m.anonymous_id,
+            m.timestamp,
+            m.received_at,
+            m,
+            profile,
+        );
         if chunk.len() > 1 {
             chunk.push(',');
         }
@@ -43,10 +58,7 @@ pub async fn insert(db: &D1Database, source_id: &str, messages: &[Message]) -> R
         chunk.push(']');
         statements.push(db.prepare(INSERT).bind(&[text(source_id), text(&chunk)])?);
     }
-    if !statements.is_empty() {
-        db.batch(statements).await?;
-    }
-    Ok(())
+    Ok(statements)
 }
 
 pub struct Filter {

@@ -1,6 +1,8 @@
 //! D1 storage behind small typed functions. Prepared, bound statements only.
 
 pub mod events;
+pub mod identity;
+pub mod profiles;
 pub mod sources;
 
 use worker::wasm_bindgen::JsValue;
