@@ -247,6 +247,7 @@ fn admin_api_requires_the_token(w: &Worker) -> Result<()> {
 
 const BASIC_DEMO: (&str, &str) = ("authorization", "Basic Y2Fpcm5fZGVtb19rZXk6");
 const JSON_CT: (&str, &str) = ("content-type", "application/json");
+const ADMIN_AUTH: (&str, &str) = ("authorization", "Bearer cairn_dev_admin");
 
 fn basic(write_key: &str) -> String {
     const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1012,6 +1013,33 @@ fn profiles_merge_with_an_audit_and_keep_later_traits(w: &Worker) -> Result<()> 
     let times: Vec<&str> =
         r.body["events"].as_array().into_iter().flatten().filter_map(|e| e["timestamp"].as_str()).collect();
     check(times.len() == 3 && times[0] > times[2], || format!("timeline, newest first: {times:?}"))?;
+    // Undo: the phone's profile comes back with its identifier, its own
+    // event and the traits that event set; the event that linked both stays.
+    let merge_id = merge["id"].as_str().unwrap_or_default();
+    let undo = |id: &str| post(&w.url(&format!("/admin/merges/{id}/undo")), &[ADMIN_AUTH], "");
+    let r = undo(merge_id)?;
+    check(r.status == 200 && r.body["profiles"] == json!([laptop["id"], phone["id"]]), || {
+        format!("undo: {} {}", r.status, r.body)
+    })?;
+    let split = profile_of(w, "anonymous_id", &format!("{who}-phone"))?;
+    check(
+        split["id"] == phone["id"]
+            && split["eventCount"] == 1
+            && split["traits"] == json!({"plan": "free", "first_seen_on": "phone"}),
+        || format!("after undo, the phone: {split}"),
+    )?;
+    let rest = profile_of(w, "email", &email)?;
+    check(
+        rest["eventCount"] == 2
+            && rest["traits"]["first_seen_on"] == "laptop"
+            && identifier_list(&rest) == [format!("anonymous_id={who}-laptop"), format!("email={email}")]
+            && rest["merges"][0]["undoneAt"].is_string(),
+        || format!("after undo, the laptop: {rest}"),
+    )?;
+    let r = undo(merge_id)?;
+    check(r.status == 409 && r.body["error"] == "merge_already_undone", || format!("again: {} {}", r.status, r.body))?;
+    let r = undo("mrg_nope")?;
+    check(r.status == 404 && r.body["error"] == "merge_not_found", || format!("unknown: {} {}", r.status, r.body))?;
     let r = admin_get(&w.url("/admin/profiles/prf_nope"))?;
     check(r.status == 404 && r.body["error"] == "profile_not_found", || format!("unknown: {} {}", r.status, r.body))?;
     let r = admin_get(&w.url("/admin/profiles/lookup?type=email&value=not-an-email"))?;

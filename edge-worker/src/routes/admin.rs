@@ -126,6 +126,34 @@ pub async fn profile_events(req: Request, env: &Env, id: &str) -> AppResult<Resp
     Ok(json_response(200, &json!({"profileId": live, "events": events})))
 }
 
+/// `POST /admin/merges/{id}/undo`: splits a merge again (see `store::merges`).
+pub async fn undo_merge(req: Request, env: &Env, id: &str) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let db = env.d1("DB")?;
+    let config = identity::Config::default();
+    let mut outcome = Err(store::merges::Refused::Conflict);
+    for _ in 0..5 {
+        outcome = store::merges::undo(&db, id, &config, runtime::now()).await?;
+        if outcome != Err(store::merges::Refused::Conflict) {
+            break;
+        }
+    }
+    use store::merges::Refused;
+    match outcome {
+        Ok(profiles) => Ok(json_response(200, &json!({"success": true, "mergeId": id, "profiles": profiles}))),
+        Err(Refused::NotFound) => Err(AppError::client(404, "merge_not_found", "no such merge")),
+        Err(Refused::AlreadyUndone) => {
+            Err(AppError::client(409, "merge_already_undone", "this merge was undone already"))
+        }
+        Err(Refused::Moved) => Err(AppError::client(
+            409,
+            "merge_not_reversible",
+            "the identifiers this merge brought have moved since (a later undo); nothing to split",
+        )),
+        Err(Refused::Conflict) => Err(AppError::client(503, "contention", "the profile is changing right now; retry")),
+    }
+}
+
 /// `GET /admin/sources`
 pub async fn list_sources(req: Request, env: &Env) -> AppResult<Response> {
     authorize(&req, env)?;

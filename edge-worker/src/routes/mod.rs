@@ -39,6 +39,10 @@ pub async fn handle(req: Request, env: &Env) -> AppResult<Response> {
             Method::Get => admin::profile_events(req, env, id).await,
             _ => Err(AppError::method_not_allowed("GET")),
         },
+        ["admin", "merges", id, "undo"] => match method {
+            Method::Post => admin::undo_merge(req, env, id).await,
+            _ => Err(AppError::method_not_allowed("POST")),
+        },
         ["admin", "sources"] => match method {
             Method::Get => admin::list_sources(req, env).await,
             Method::Post => admin::create_source(req, env).await,

@@ -48,7 +48,7 @@ struct TraitRow {
     at: i64,
 }
 
-fn ids_json(ids: &[Identifier]) -> String {
+pub fn ids_json(ids: &[Identifier]) -> String {
     Value::from(ids.iter().map(|i| json!([i.kind.as_str(), i.value])).collect::<Vec<_>>()).to_string()
 }
 
@@ -240,18 +240,12 @@ pub fn resolve(
         statements.push((INSERT_IDENTIFIERS, vec![json_param(new_ids), Param::Int(now)]));
     }
     // 5. Traits of every profile whose traits changed, under the same rule as core's.
-    let mut trait_rows: Vec<Value> = Vec::new();
+    let mut rows: Vec<Value> = Vec::new();
     for p in traits_changed.iter().filter(|p| !redirect.contains_key(*p)) {
-        for (key, t) in graph.profile(p).map(|p| &p.traits).into_iter().flatten() {
-            for (kind, s) in [("set", &t.set), ("once", &t.once)] {
-                if let Some(s) = s {
-                    trait_rows.push(json!([p, key, kind, s.value.to_string(), s.at]));
-                }
-            }
-        }
+        rows.extend(trait_rows(p, graph.profile(p).map(|p| &p.traits).unwrap_or(&Traits::new())));
     }
-    if !trait_rows.is_empty() {
-        statements.push((UPSERT_TRAITS, vec![json_param(trait_rows)]));
+    if !rows.is_empty() {
+        statements.push((UPSERT_TRAITS, vec![json_param(rows)]));
     }
     // 6. The merge audit.
     if !merges.is_empty() {
@@ -272,6 +266,19 @@ pub fn resolve(
         statements.push((INSERT_MERGES, vec![json_param(rows), Param::Int(now), Param::Text(source_id.into())]));
     }
     Resolved { profile_of, statements }
+}
+
+/// `[profile, key, kind, value JSON, at]` rows for `UPSERT_TRAITS`.
+pub fn trait_rows(profile: &str, traits: &Traits) -> Vec<Value> {
+    let mut rows = Vec::new();
+    for (key, t) in traits {
+        for (kind, s) in [("set", &t.set), ("once", &t.once)] {
+            if let Some(s) = s {
+                rows.push(json!([profile, key, kind, s.value.to_string(), s.at]));
+            }
+        }
+    }
+    rows
 }
 
 fn traits_json(traits: &Traits) -> String {
@@ -325,7 +332,7 @@ pub fn is_conflict(e: &worker::Error) -> bool {
 /// Statement that clears the guard rows; last in every write batch.
 pub const CLEAR_GUARD: &str = "DELETE FROM write_guard";
 
-const GUARD: &str = "INSERT INTO write_guard (ok) SELECT count(*) = json_array_length(?1) FROM json_each(?1) j \
+pub const GUARD: &str = "INSERT INTO write_guard (ok) SELECT count(*) = json_array_length(?1) FROM json_each(?1) j \
      JOIN profiles p ON p.id = json_extract(j.value, '$[0]') AND p.version = json_extract(j.value, '$[1]') AND p.merged_into IS NULL";
 const BUMP: &str =
     "UPDATE profiles SET version = version + 1, updated_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))";
@@ -344,7 +351,7 @@ const DROP_TRAITS: &str = "DELETE FROM profile_traits \
      WHERE profile_id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))";
 const INSERT_IDENTIFIERS: &str = "INSERT INTO identifiers (type, value, profile_id, first_seen) \
      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2 FROM json_each(?1)";
-const UPSERT_TRAITS: &str = "INSERT INTO profile_traits (profile_id, key, kind, value, at) \
+pub const UPSERT_TRAITS: &str = "INSERT INTO profile_traits (profile_id, key, kind, value, at) \
      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
             json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?1) WHERE true \
      ON CONFLICT (profile_id, key, kind) DO UPDATE SET value = excluded.value, at = excluded.at \

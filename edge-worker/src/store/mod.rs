@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod identity;
+pub mod merges;
 pub mod profiles;
 pub mod sources;
 
