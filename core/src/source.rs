@@ -22,12 +22,25 @@ pub struct SourceSpec {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
     pub ip: IpPolicy,
+    /// The traits `GET /v1/profile` may show to pages of this source
+    /// (personalization); none by default.
+    pub profile_traits: Vec<String>,
 }
+
+/// Longest trait name a source may expose.
+const MAX_TRAIT_NAME: usize = 200;
 
 impl Settings {
     /// Reads stored settings; unknown or missing values fall back to defaults.
     pub fn from_json(v: &Value) -> Settings {
-        Settings { ip: v.get("ip").and_then(Value::as_str).and_then(IpPolicy::parse).unwrap_or_default() }
+        Settings {
+            ip: v.get("ip").and_then(Value::as_str).and_then(IpPolicy::parse).unwrap_or_default(),
+            profile_traits: v
+                .get("profileTraits")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+        }
     }
 
     pub fn to_json(&self) -> Value {
@@ -36,7 +49,7 @@ impl Settings {
             IpPolicy::Truncate => "truncate",
             IpPolicy::Drop => "drop",
         };
-        json!({ "ip": ip })
+        json!({ "ip": ip, "profileTraits": self.profile_traits })
     }
 }
 
@@ -92,6 +105,21 @@ pub fn parse_spec(v: &Value) -> Result<SourceSpec, Vec<Violation>> {
                     ("ip", None) => {
                         violations.push(Violation::new("settings.ip", "invalid", "ip must be keep, truncate or drop"))
                     }
+                    ("profileTraits", _) => match val.as_array() {
+                        Some(names)
+                            if names
+                                .iter()
+                                .all(|n| n.as_str().is_some_and(|n| !n.is_empty() && n.len() <= MAX_TRAIT_NAME)) =>
+                        {
+                            settings.profile_traits =
+                                names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect();
+                        }
+                        _ => violations.push(Violation::new(
+                            "settings.profileTraits",
+                            "invalid",
+                            "profileTraits must be an array of trait names (1 to 200 characters)",
+                        )),
+                    },
                     _ => violations.push(Violation::new(
                         ["settings.", k.as_str()].concat(),
                         "unknown_setting",
@@ -140,14 +168,18 @@ mod tests {
 
     #[test]
     fn source_specs() {
-        expect![[r#"Shop ["*"] {"ip":"truncate"}"#]].assert_eq(&check(r#"{"name": " Shop "}"#));
-        expect![[r#"App ["https://a.example", "http://localhost:3000"] {"ip":"keep"}"#]].assert_eq(&check(
+        expect![[r#"Shop ["*"] {"ip":"truncate","profileTraits":[]}"#]].assert_eq(&check(r#"{"name": " Shop "}"#));
+        expect![[r#"App ["https://a.example", "http://localhost:3000"] {"ip":"keep","profileTraits":[]}"#]].assert_eq(&check(
             r#"{"name": "App", "allowedOrigins": ["https://a.example", "http://localhost:3000"], "settings": {"ip": "keep"}}"#,
         ));
         expect!["name required; allowedOrigins[0] invalid_origin; allowedOrigins[1] invalid_origin; settings.ip invalid; settings.x unknown_setting"]
             .assert_eq(&check(
                 r#"{"allowedOrigins": ["https://a.example/path", "ftp://x"], "settings": {"ip": "all", "x": 1}}"#,
             ));
+        expect![[r#"Shop ["*"] {"ip":"truncate","profileTraits":["name","plan"]}"#]]
+            .assert_eq(&check(r#"{"name": "Shop", "settings": {"profileTraits": ["name", "plan"]}}"#));
+        expect!["settings.profileTraits invalid"]
+            .assert_eq(&check(r#"{"name": "Shop", "settings": {"profileTraits": ["name", 3, ""]}}"#));
         expect!["$ not_an_object"].assert_eq(&check("[]"));
     }
 

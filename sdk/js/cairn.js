@@ -16,6 +16,8 @@ const QUEUE = PREFIX + 'queue.';
 const COOKIE = 'cairn_aid';
 let instance = null;
 let endpoint = '';
+let host = '';
+let key = '';
 let loading = false;
 let capture = {};
 let timer = 0;
@@ -279,8 +281,10 @@ function watchHistory() {
 function start(writeKey, options) {
   const auto = options.autocapture;
   capture = auto === false ? { history: false, clicks: false, commerce: false } : auto || {};
-  endpoint = String(options.apiHost || location.origin).replace(/\/+$/, '') + '/v1/batch';
-  instance = new Cairn(String(writeKey), options.consent || 'opt-in');
+  host = String(options.apiHost || location.origin).replace(/\/+$/, '');
+  endpoint = host + '/v1/batch';
+  key = String(writeKey);
+  instance = new Cairn(key, options.consent || 'opt-in');
   const stored = store.get(CONSENT_KEY);
   if (stored) instance.setConsent(JSON.parse(stored));
   restoreIds();
@@ -321,6 +325,18 @@ const api = {
       keepIds();
     }),
   user: () => call((c) => ({ anonymousId: c.anonymousId(), userId: c.userId() ?? null })),
+  // The visitor's traits and audiences that this source may show, for
+  // personalization; null without personalization consent or a profile yet.
+  profile: () =>
+    new Promise((resolve) =>
+      call((c) => {
+        if (!JSON.parse(c.getConsent()).categoryPreferences.personalization) return resolve(null);
+        const q = new URLSearchParams({ writeKey: key, anonymousId: c.anonymousId() });
+        fetch(`${host}/v1/profile?${q}`)
+          .then((r) => (r.ok ? r.json() : { profile: null }))
+          .then((b) => resolve(b.profile), () => resolve(null));
+      }),
+    ),
   // Sends what is queued now; resolves when the queue is empty or waits for a retry.
   flush: () => call(() => send()),
   ready(cb) {

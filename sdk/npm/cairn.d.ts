@@ -60,6 +60,9 @@ export interface Cairn {
   reset(): void;
   /** The visitor's ids; `undefined` until the SDK has started (use `ready`). */
   user(): User | undefined;
+  /** The visitor's traits and audiences the source allows (`settings.profileTraits`), for
+   * personalization; `null` without personalization consent or before the profile exists. */
+  profile(): Promise<{ traits: Properties; audiences: string[] } | null>;
   /** Sends what is queued now. */
   flush(): Promise<void> | undefined;
   /** Calls back once the SDK has started. */

@@ -23,45 +23,41 @@ type Test = fn(&Worker) -> Result<()>;
 const FAULT_TRIGGER: &str = "CREATE TRIGGER test_injected_fault BEFORE INSERT ON events \
      WHEN NEW.event = 'Injected Fault' BEGIN SELECT RAISE(ABORT, 'injected fault'); END";
 
-const TESTS: &[(&str, Test)] = &[
-    ("demo_shop_click_is_stored_as_a_track_event", demo_shop_click_is_stored_as_a_track_event),
-    ("track_with_basic_auth_is_stored_once_per_message_id", track_with_basic_auth_is_stored_once_per_message_id),
-    ("ingest_rejects_bad_requests_with_json_errors", ingest_rejects_bad_requests_with_json_errors),
-    ("admin_api_requires_the_token", admin_api_requires_the_token),
-    ("every_call_and_short_route_is_stored", every_call_and_short_route_is_stored),
-    ("browser_form_text_plain_with_write_key_in_body", browser_form_text_plain_with_write_key_in_body),
-    ("batch_keeps_valid_messages_and_reports_invalid_ones", batch_keeps_valid_messages_and_reports_invalid_ones),
-    ("limits_and_media_types_are_enforced_with_named_errors", limits_and_media_types_are_enforced_with_named_errors),
-    ("sources_are_created_and_validated_by_the_admin_api", sources_are_created_and_validated_by_the_admin_api),
-    ("cors_follows_each_sources_allowed_origins", cors_follows_each_sources_allowed_origins),
-    ("server_enriches_context_per_source_policy", server_enriches_context_per_source_policy),
-    ("concurrent_clients_store_exactly_what_they_sent", concurrent_clients_store_exactly_what_they_sent),
-    ("a_failed_write_is_a_retryable_5xx_and_stores_nothing", a_failed_write_is_a_retryable_5xx_and_stores_nothing),
-    ("sdk_sends_ten_calls_in_one_batch", sdk_sends_ten_calls_in_one_batch),
-    ("a_click_right_before_leaving_the_page_still_arrives", a_click_right_before_leaving_the_page_still_arrives),
-    ("sdk_retries_until_the_worker_is_back", sdk_retries_until_the_worker_is_back),
-    ("nothing_leaves_the_page_before_consent", nothing_leaves_the_page_before_consent),
-    ("rejecting_consent_sends_nothing", rejecting_consent_sends_nothing),
-    ("identity_is_kept_on_the_device_only_with_consent", identity_is_kept_on_the_device_only_with_consent),
-    (
-        "page_views_carry_page_and_campaign_and_follow_spa_navigation",
-        page_views_carry_page_and_campaign_and_follow_spa_navigation,
-    ),
-    ("shop_journey_sends_the_commerce_events", shop_journey_sends_the_commerce_events),
-    (
-        "clicks_are_captured_with_scrubbed_text_and_markup_names",
-        clicks_are_captured_with_scrubbed_text_and_markup_names,
-    ),
-    (
-        "undelivered_events_survive_a_reload_while_the_worker_is_down",
-        undelivered_events_survive_a_reload_while_the_worker_is_down,
-    ),
-    ("concurrent_requests_for_one_person_end_in_one_profile", concurrent_requests_for_one_person_end_in_one_profile),
-    ("profiles_merge_with_an_audit_and_keep_later_traits", profiles_merge_with_an_audit_and_keep_later_traits),
-    (
-        "shop_journey_ends_in_one_profile_with_the_full_timeline",
-        shop_journey_ends_in_one_profile_with_the_full_timeline,
-    ),
+/// Every test, by its function's name.
+macro_rules! tests {
+    ($($name:ident),* $(,)?) => {
+        &[$((stringify!($name), $name as Test)),*]
+    };
+}
+
+const TESTS: &[(&str, Test)] = tests![
+    demo_shop_click_is_stored_as_a_track_event,
+    track_with_basic_auth_is_stored_once_per_message_id,
+    ingest_rejects_bad_requests_with_json_errors,
+    admin_api_requires_the_token,
+    every_call_and_short_route_is_stored,
+    browser_form_text_plain_with_write_key_in_body,
+    batch_keeps_valid_messages_and_reports_invalid_ones,
+    limits_and_media_types_are_enforced_with_named_errors,
+    sources_are_created_and_validated_by_the_admin_api,
+    cors_follows_each_sources_allowed_origins,
+    server_enriches_context_per_source_policy,
+    concurrent_clients_store_exactly_what_they_sent,
+    a_failed_write_is_a_retryable_5xx_and_stores_nothing,
+    sdk_sends_ten_calls_in_one_batch,
+    a_click_right_before_leaving_the_page_still_arrives,
+    sdk_retries_until_the_worker_is_back,
+    nothing_leaves_the_page_before_consent,
+    rejecting_consent_sends_nothing,
+    identity_is_kept_on_the_device_only_with_consent,
+    page_views_carry_page_and_campaign_and_follow_spa_navigation,
+    shop_journey_sends_the_commerce_events,
+    clicks_are_captured_with_scrubbed_text_and_markup_names,
+    undelivered_events_survive_a_reload_while_the_worker_is_down,
+    concurrent_requests_for_one_person_end_in_one_profile,
+    profiles_merge_with_an_audit_and_keep_later_traits,
+    shop_journey_ends_in_one_profile_with_the_full_timeline,
+    profile_snapshots_serve_personalization_at_the_edge,
 ];
 
 /// The shop's "Add to cart" button of a product card or page.
@@ -1091,4 +1087,69 @@ fn shop_journey_ends_in_one_profile_with_the_full_timeline(w: &Worker) -> Result
         || format!("timeline: {names:?}"),
     )?;
     check(profile["consent"]["categoryPreferences"]["analytics"] == true, || format!("consent: {}", profile["consent"]))
+}
+
+fn profile_snapshots_serve_personalization_at_the_edge(w: &Worker) -> Result<()> {
+    let who = unique_id("edge");
+    let (laptop, phone) = (format!("{who}-laptop"), format!("{who}-phone"));
+    let email = format!("{who}@example.com");
+    let edge = |anon: &str| get(&w.url(&format!("/v1/profile?writeKey={DEMO_WRITE_KEY}&anonymousId={anon}")), &[]);
+    let r = edge(&laptop)?;
+    check(r.status == 200 && r.body == json!({"profile": null}), || {
+        format!("unknown visitor: {} {}", r.status, r.body)
+    })?;
+
+    // Twenty quick changes of one profile: the snapshot ends with the last one.
+    let batch: Vec<Value> = (0..20)
+        .map(|n| {
+            json!({"type": "identify", "anonymousId": laptop, "messageId": format!("{who}-{n}"),
+                   "timestamp": format!("2026-06-01T10:00:{n:02}Z"),
+                   "traits": {"email": email, "name": "Ada", "plan": format!("v{n}"), "score": n}})
+        })
+        .collect();
+    for chunk in batch.chunks(4) {
+        post_until_accepted(w, &json!({"batch": chunk}).to_string())?;
+    }
+    let seen = wait_for("the latest snapshot", Duration::from_secs(15), || {
+        edge(&laptop).ok().filter(|r| r.body["profile"]["traits"]["plan"] == "v19")
+    })?;
+    // Only the traits the source allows; never identifiers or other traits.
+    check(seen.body == json!({"profile": {"traits": {"name": "Ada", "plan": "v19"}, "audiences": []}}), || {
+        format!("snapshot: {}", seen.body)
+    })?;
+    check(seen.body.to_string().find(&email).is_none() && seen.body.to_string().find(&laptop).is_none(), || {
+        "identifiers must not be exposed".into()
+    })?;
+
+    // A second device joins by email: it reads the merged profile.
+    post_until_accepted(
+        w,
+        &json!({"batch": [{"type": "identify", "anonymousId": phone, "traits": {"email": email}, "timestamp": "2026-06-01T11:00:00Z"}]})
+            .to_string(),
+    )?;
+    wait_for("the phone's snapshot", Duration::from_secs(15), || {
+        edge(&phone).ok().filter(|r| r.body["profile"]["traits"]["plan"] == "v19")
+    })?;
+
+    let r = get(&w.url(&format!("/v1/profile?anonymousId={laptop}")), &[])?;
+    check(r.status == 401 && r.body["error"] == "missing_write_key", || format!("no key: {} {}", r.status, r.body))?;
+    let r = get(&w.url(&format!("/v1/profile?writeKey={DEMO_WRITE_KEY}")), &[])?;
+    check(r.status == 400 && r.body["error"] == "missing_anonymous_id", || format!("no id: {} {}", r.status, r.body))?;
+
+    // In the browser, only with personalization consent.
+    let mut browser = Browser::start()?;
+    let anonymous_id = open_shop(&mut browser, w)?;
+    browser.eval(&format!(
+        "cairn.identify({{name: 'Bea', plan: 'team', email: 'bea-{who}@example.com'}}); cairn.flush()"
+    ))?;
+    wait_for("the browser's snapshot", Duration::from_secs(15), || {
+        edge(&anonymous_id).ok().filter(|r| r.body["profile"]["traits"]["plan"] == "team")
+    })?;
+    let p = browser.eval("cairn.profile()")?;
+    check(p == json!({"traits": {"name": "Bea", "plan": "team"}, "audiences": []}), || {
+        format!("cairn.profile(): {p}")
+    })?;
+    browser.eval("cairn.consent.set({personalization: false})")?;
+    let p = browser.eval("cairn.profile()")?;
+    check(p.is_null(), || format!("without personalization consent: {p}"))
 }

@@ -4,7 +4,7 @@ use cairn_core::identity::{self, IdType};
 use cairn_core::{auth, source};
 use serde::Deserialize;
 use serde_json::json;
-use worker::{D1Database, Env, Request, Response};
+use worker::{Context, D1Database, Env, Request, Response};
 
 use crate::error::{AppError, AppResult, json_response};
 use crate::store::sources::Source;
@@ -127,7 +127,7 @@ pub async fn profile_events(req: Request, env: &Env, id: &str) -> AppResult<Resp
 }
 
 /// `POST /admin/merges/{id}/undo`: splits a merge again (see `store::merges`).
-pub async fn undo_merge(req: Request, env: &Env, id: &str) -> AppResult<Response> {
+pub async fn undo_merge(req: Request, env: &Env, ctx: &Context, id: &str) -> AppResult<Response> {
     authorize(&req, env)?;
     let db = env.d1("DB")?;
     let config = identity::Config::default();
@@ -140,7 +140,10 @@ pub async fn undo_merge(req: Request, env: &Env, id: &str) -> AppResult<Response
     }
     use store::merges::Refused;
     match outcome {
-        Ok(profiles) => Ok(json_response(200, &json!({"success": true, "mergeId": id, "profiles": profiles}))),
+        Ok(profiles) => {
+            ctx.wait_until(crate::snapshot::changed(env.clone(), profiles.to_vec()));
+            Ok(json_response(200, &json!({"success": true, "mergeId": id, "profiles": profiles})))
+        }
         Err(Refused::NotFound) => Err(AppError::client(404, "merge_not_found", "no such merge")),
         Err(Refused::AlreadyUndone) => {
             Err(AppError::client(409, "merge_already_undone", "this merge was undone already"))

@@ -6,17 +6,17 @@ use cairn_core::resolve::Rules;
 use cairn_core::source::origin_allowed;
 use cairn_core::{Message, auth, identity};
 use serde_json::{Map, Value, json};
-use worker::{D1Database, Env, Request, Response};
+use worker::{Context, D1Database, Env, Request, Response};
 
 use crate::error::{AppError, AppResult, json_response, violations_json};
 use crate::store::sources::Source;
-use crate::{runtime, store};
+use crate::{runtime, snapshot, store};
 
 /// Accepts one call or a batch. Answers 200 only once every accepted message
 /// is committed to D1 (one batch, one transaction).
-pub async fn post(mut req: Request, env: &Env, call: Call) -> AppResult<Response> {
+pub async fn post(mut req: Request, env: &Env, ctx: &Context, call: Call) -> AppResult<Response> {
     let origin = foreign_origin(&req)?;
-    let result = accept(&mut req, env, call, origin.as_deref()).await;
+    let result = accept(&mut req, env, ctx, call, origin.as_deref()).await;
     let mut resp = result.unwrap_or_else(AppError::into_response);
     if let Some(origin) = origin.filter(|_| resp.status_code() != 403) {
         set_cors(&mut resp, &origin);
@@ -24,7 +24,7 @@ pub async fn post(mut req: Request, env: &Env, call: Call) -> AppResult<Response
     Ok(resp)
 }
 
-async fn accept(req: &mut Request, env: &Env, call: Call, origin: Option<&str>) -> AppResult<Response> {
+async fn accept(req: &mut Request, env: &Env, ctx: &Context, call: Call, origin: Option<&str>) -> AppResult<Response> {
     check_content_type(req)?;
     let declared_len = req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok());
     if declared_len.is_some_and(|len| len > call.max_bytes()) {
@@ -50,7 +50,10 @@ async fn accept(req: &mut Request, env: &Env, call: Call, origin: Option<&str>) 
     for m in &mut parsed.accepted {
         ingest::enrich(m, &enrichment);
     }
-    store_resolved(&db, &source.id, &parsed.accepted).await?;
+    let changed = store_resolved(&db, &source.id, &parsed.accepted).await?;
+    if !changed.is_empty() {
+        ctx.wait_until(snapshot::changed(env.clone(), changed));
+    }
     let mut body = json!({"success": true});
     if !parsed.rejected.is_empty() {
         body["rejected"] = parsed
@@ -68,7 +71,8 @@ const MAX_ATTEMPTS: u32 = 12;
 /// Resolves the messages' identities and stores them with their events, as
 /// one transaction; starts over when another request changed the same
 /// profiles first (see `store::identity`).
-async fn store_resolved(db: &D1Database, source_id: &str, messages: &[Message]) -> AppResult<()> {
+/// Returns the profiles that changed.
+async fn store_resolved(db: &D1Database, source_id: &str, messages: &[Message]) -> AppResult<Vec<String>> {
     let config = identity::Config::default();
     let lookups = store::identity::lookups(messages, &config);
     for attempt in 0..MAX_ATTEMPTS {
@@ -80,7 +84,7 @@ async fn store_resolved(db: &D1Database, source_id: &str, messages: &[Message]) 
         statements.extend(store::events::insert_statements(db, source_id, messages, &resolved.profile_of)?);
         statements.push(db.prepare(store::identity::CLEAR_GUARD));
         match db.batch(statements).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(resolved.changed),
             Err(e) if store::identity::is_conflict(&e) => {
                 worker::console_log!("identity: write conflict on attempt {}, starting over", attempt + 1);
                 // Back off a little, with jitter, so that racing requests spread out.
@@ -91,6 +95,58 @@ async fn store_resolved(db: &D1Database, source_id: &str, messages: &[Message]) 
         }
     }
     Err(AppError::client(503, "contention", "too many concurrent changes to the same profiles; retry"))
+}
+
+/// `GET /v1/profile?anonymousId=` (or the `cairn_aid` cookie), with the
+/// write key as Basic auth or `writeKey=`: the visitor's profile for
+/// personalization, from the KV snapshot, with only the traits the source
+/// allows (`settings.profileTraits`) and its audiences; never identifiers.
+pub async fn profile(req: Request, env: &Env) -> AppResult<Response> {
+    let origin = foreign_origin(&req)?;
+    let url = req.url()?;
+    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let header_key = req.headers().get("authorization")?.as_deref().and_then(auth::basic_user);
+    let write_key = header_key.or_else(|| param("writeKey")).ok_or(AppError::unauthorized(
+        "missing_write_key",
+        "send the write key as Basic auth user or as the writeKey parameter",
+    ))?;
+    let db = env.d1("DB")?;
+    let source = store::sources::by_write_key_cached(&db, &write_key, runtime::now())
+        .await?
+        .ok_or(AppError::unauthorized("unknown_write_key", "the write key does not belong to any source"))?;
+    if origin.as_deref().is_some_and(|o| !origin_allowed(&source.allowed_origins, o)) {
+        return Err(AppError::client(
+            403,
+            "origin_not_allowed",
+            "this source does not accept requests from this origin",
+        ));
+    }
+    let cookie = req
+        .headers()
+        .get("cookie")?
+        .and_then(|c| c.split(';').find_map(|kv| kv.trim().strip_prefix("cairn_aid=").map(str::to_owned)));
+    let anonymous_id = param("anonymousId").or(cookie).filter(|a| !a.is_empty()).ok_or_else(|| {
+        AppError::bad_request("missing_anonymous_id", "give anonymousId (or send the cairn_aid cookie)")
+    })?;
+    let snapshot = snapshot::read(env, "anonymous_id", &anonymous_id).await?;
+    let body = match snapshot {
+        Some(s) => {
+            let traits: Map<String, Value> = source
+                .settings
+                .profile_traits
+                .iter()
+                .filter_map(|k| Some((k.clone(), s["traits"].get(k)?.clone())))
+                .collect();
+            json!({"profile": {"traits": traits, "audiences": s["audiences"]}})
+        }
+        None => json!({"profile": null}),
+    };
+    let mut resp = json_response(200, &body);
+    resp.headers_mut().set("cache-control", "private, no-store")?;
+    if let Some(origin) = origin {
+        set_cors(&mut resp, &origin);
+    }
+    Ok(resp)
 }
 
 /// Parses a batch exactly as `post` does, then answers without storing:

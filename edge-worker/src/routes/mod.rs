@@ -5,18 +5,23 @@ mod ingest;
 
 use cairn_core::ingest::Call;
 use serde_json::json;
-use worker::{Env, Method, Request, Response};
+use worker::{Context, Env, Method, Request, Response};
 
 use crate::error::{AppError, AppResult, json_response};
 
-pub async fn handle(req: Request, env: &Env) -> AppResult<Response> {
+pub async fn handle(req: Request, env: &Env, ctx: &Context) -> AppResult<Response> {
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();
     match segments.as_slice() {
         ["healthz"] => Ok(json_response(200, &json!({"ok": true}))),
+        ["v1", "profile"] => match method {
+            Method::Get => ingest::profile(req, env).await,
+            Method::Options => ingest::preflight(req, env).await,
+            _ => Err(AppError::method_not_allowed("GET, OPTIONS")),
+        },
         ["v1", call] => match (method, Call::from_route(call)) {
-            (Method::Post, Some(call)) => ingest::post(req, env, call).await,
+            (Method::Post, Some(call)) => ingest::post(req, env, ctx, call).await,
             (Method::Options, Some(_)) => ingest::preflight(req, env).await,
             (_, Some(_)) => Err(AppError::method_not_allowed("POST, OPTIONS")),
             _ => Err(AppError::not_found()),
@@ -40,7 +45,7 @@ pub async fn handle(req: Request, env: &Env) -> AppResult<Response> {
             _ => Err(AppError::method_not_allowed("GET")),
         },
         ["admin", "merges", id, "undo"] => match method {
-            Method::Post => admin::undo_merge(req, env, id).await,
+            Method::Post => admin::undo_merge(req, env, ctx, id).await,
             _ => Err(AppError::method_not_allowed("POST")),
         },
         ["admin", "sources"] => match method {

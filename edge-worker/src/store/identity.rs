@@ -98,6 +98,8 @@ pub async fn load(db: &D1Database, ids: &[Identifier], rules: Rules) -> Result<L
 pub struct Resolved {
     /// The profile of each message (`None` when it carries no identifier).
     pub profile_of: Vec<Option<ProfileId>>,
+    /// Profiles created, changed or merged away (their snapshots are stale).
+    pub changed: Vec<ProfileId>,
     statements: Vec<(&'static str, Vec<Param>)>,
 }
 
@@ -265,7 +267,8 @@ pub fn resolve(
             .collect();
         statements.push((INSERT_MERGES, vec![json_param(rows), Param::Int(now), Param::Text(source_id.into())]));
     }
-    Resolved { profile_of, statements }
+    let changed: BTreeSet<ProfileId> = created.into_iter().chain(structural).chain(traits_changed).collect();
+    Resolved { profile_of, changed: changed.into_iter().collect(), statements }
 }
 
 /// `[profile, key, kind, value JSON, at]` rows for `UPSERT_TRAITS`.

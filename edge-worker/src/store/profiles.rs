@@ -138,16 +138,7 @@ pub async fn get(db: &D1Database, id: &str) -> Result<Option<Value>> {
         .into_iter()
         .map(|r| json!({"type": r.r#type, "value": r.value, "firstSeen": time(r.first_seen)}))
         .collect();
-    let mut traits = Traits::new();
-    for r in next()?.results::<TraitRow>()? {
-        let stamped = Stamped { at: r.at, value: serde_json::from_str(&r.value).unwrap_or(Value::Null) };
-        let t = traits.entry(r.key).or_default();
-        if r.kind == "once" {
-            t.once = Some(stamped);
-        } else {
-            t.set = Some(stamped);
-        }
-    }
+    let traits = traits_of(next()?.results::<TraitRow>()?);
     let merges: Vec<Value> = next()?
         .results::<MergeRow>()?
         .into_iter()
@@ -199,4 +190,43 @@ pub async fn events(db: &D1Database, id: &str, limit: u32) -> Result<Vec<Value>>
         .await?
         .results::<Payload>()?;
     Ok(rows.into_iter().filter_map(|r| serde_json::from_str(&r.payload).ok()).collect())
+}
+
+/// What a KV snapshot holds: identifiers (for the index), traits, audiences.
+pub async fn snapshot(db: &D1Database, id: &str) -> Result<Option<Value>> {
+    let p = [text(id)];
+    let mut results = db
+        .batch(vec![
+            db.prepare("SELECT created_at, updated_at FROM profiles WHERE id = ?1").bind(&p)?,
+            db.prepare("SELECT type, value, first_seen FROM identifiers WHERE profile_id = ?1").bind(&p)?,
+            db.prepare("SELECT key, kind, value, at FROM profile_traits WHERE profile_id = ?1").bind(&p)?,
+        ])
+        .await?
+        .into_iter();
+    let mut next = || results.next().ok_or_else(|| worker::Error::RustError("missing batch result".into()));
+    let Some(profile) = next()?.results::<ProfileRow>()?.into_iter().next() else { return Ok(None) };
+    let identifiers: Vec<Value> =
+        next()?.results::<IdentifierRow>()?.into_iter().map(|r| json!({"type": r.r#type, "value": r.value})).collect();
+    let traits = traits_of(next()?.results::<TraitRow>()?);
+    Ok(Some(json!({
+        "id": id,
+        "identifiers": identifiers,
+        "traits": Value::Object(graph::trait_values(&traits)),
+        "audiences": [],
+        "updatedAt": time(profile.updated_at),
+    })))
+}
+
+fn traits_of(rows: Vec<TraitRow>) -> Traits {
+    let mut traits = Traits::new();
+    for r in rows {
+        let stamped = Stamped { at: r.at, value: serde_json::from_str(&r.value).unwrap_or(Value::Null) };
+        let t = traits.entry(r.key).or_default();
+        if r.kind == "once" {
+            t.once = Some(stamped);
+        } else {
+            t.set = Some(stamped);
+        }
+    }
+    traits
 }
