@@ -58,6 +58,7 @@ const TESTS: &[(&str, Test)] = tests![
     profiles_merge_with_an_audit_and_keep_later_traits,
     shop_journey_ends_in_one_profile_with_the_full_timeline,
     profile_snapshots_serve_personalization_at_the_edge,
+    console_finds_a_profile_and_undoes_a_merge,
 ];
 
 /// The shop's "Add to cart" button of a product card or page.
@@ -1152,4 +1153,45 @@ fn profile_snapshots_serve_personalization_at_the_edge(w: &Worker) -> Result<()>
     browser.eval("cairn.consent.set({personalization: false})")?;
     let p = browser.eval("cairn.profile()")?;
     check(p.is_null(), || format!("without personalization consent: {p}"))
+}
+
+fn console_finds_a_profile_and_undoes_a_merge(w: &Worker) -> Result<()> {
+    let who = unique_id("console");
+    let email = format!("{who}@example.com");
+    let batch = json!({"batch": [
+        {"type": "identify", "anonymousId": format!("{who}-a"), "traits": {"email": email, "name": "<img src=x onerror=alert(1)>"}},
+        {"type": "track", "anonymousId": format!("{who}-b"), "event": "Product Viewed"},
+        {"type": "identify", "anonymousId": format!("{who}-b"), "traits": {"email": email}},
+    ]});
+    post_until_accepted(w, &batch.to_string())?;
+    let mut browser = Browser::start()?;
+    browser.goto(&w.url("/console/"))?;
+    browser.eval("document.getElementById('token').value = 'cairn_dev_admin'; true")?;
+    browser.click("#token-save")?;
+    browser.goto(&w.url("/console/#/profiles"))?;
+    browser.eval(&format!(
+        "document.getElementById('profile-search-type').value = 'email';
+         document.getElementById('profile-search-value').value = ' {} '; true",
+        email.to_uppercase()
+    ))?;
+    browser.click("#profile-search-submit")?;
+    let rows = |b: &mut Browser, sel: &str| b.eval(&format!("document.querySelectorAll('{sel}').length"));
+    wait_for("the profile", Duration::from_secs(10), || {
+        rows(&mut browser, "#profile-identifiers tr").ok().filter(|n| n == &json!(3))
+    })?;
+    let trait_text = browser.eval("document.getElementById('profile-traits').textContent")?;
+    check(trait_text.as_str().is_some_and(|t| t.contains("<img src=x")), || {
+        format!("traits shown as text: {trait_text}")
+    })?;
+    check(browser.eval("document.querySelector('#profile-traits img')")?.is_null(), || "no markup injected".into())?;
+    wait_for("the timeline", Duration::from_secs(10), || {
+        rows(&mut browser, "#profile-events tr").ok().filter(|n| n == &json!(3))
+    })?;
+    browser.click("#profile-merges button.undo-merge")?;
+    wait_for("the undone merge", Duration::from_secs(10), || {
+        rows(&mut browser, "#profile-merges tr.undone").ok().filter(|n| n == &json!(1))
+    })?;
+    let split = profile_of(w, "anonymous_id", &format!("{who}-b"))?;
+    let kept = profile_of(w, "email", &email)?;
+    check(split["id"] != kept["id"] && split["eventCount"] == 1, || format!("after undo: {split} / {kept}"))
 }
