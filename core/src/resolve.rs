@@ -4,8 +4,10 @@
 //! about them, [`decide`] says which profile the event belongs to and what
 //! changes: a new profile, new identifiers on one, or profiles merged into
 //! one. Rules keep two people apart: at most one `user_id` per profile (and a
-//! limit for every other type), and never a merge of two profiles that each
-//! have a different `user_id` (a shared family computer). Identifiers a rule
+//! limit for every other type), never a merge of two profiles that each
+//! have a different `user_id`, and never a merge of two identified profiles
+//! (each with a user id, email or phone) through an anonymous id alone: a
+//! shared family computer links people who are not one person. Identifiers a rule
 //! keeps out are reported with the reason, for the merge audit.
 
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -67,6 +69,14 @@ pub enum Refusal {
     DifferentUserIds,
     /// The profile already has as many identifiers of this type as allowed.
     Limit,
+    /// Only an anonymous id links two profiles that each have a strong
+    /// identifier (user id, email, phone): a device shared by two people.
+    BothIdentified,
+}
+
+/// Identifiers that name a person rather than a device or browser.
+fn is_strong(id: &Identifier) -> bool {
+    matches!(id.kind, IdType::UserId | IdType::Email | IdType::Phone)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +136,10 @@ pub fn decide(event_ids: &[Identifier], known: &Known, rules: &Rules) -> Decisio
             Some(owner) => {
                 let theirs: Vec<&Identifier> =
                     known.profiles.get(owner).map(|v| v.iter().collect()).unwrap_or_default();
-                match draft.check(&theirs, rules) {
+                let weak_link =
+                    !is_strong(id) && draft.ids.iter().any(|i| is_strong(i)) && theirs.iter().any(|i| is_strong(i));
+                let check = if weak_link { Err(Refusal::BothIdentified) } else { draft.check(&theirs, rules) };
+                match check {
                     Ok(()) => {
                         if !draft.profiles.is_empty() {
                             draft.via.push(id.clone());
@@ -250,7 +263,7 @@ mod tests {
             "user_id=u2 anonymous_id=a1",
             expect![[r#"
                 create [user_id=u2]
-                refused anonymous_id=a1 DifferentUserIds"#]],
+                refused anonymous_id=a1 BothIdentified"#]],
         );
         check(
             "p1: user_id=u1 email=shared@home.example

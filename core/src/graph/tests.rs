@@ -117,7 +117,22 @@ fn a_shared_computer_keeps_two_customers_apart() {
             user_id=ada email=ada@example.com anonymous_id=family-pc {"email":"ada@example.com"}
             user_id=bob email=bob@example.com {"email":"bob@example.com"}
             --
-            refused anonymous_id=family-pc DifferentUserIds"#]],
+            refused anonymous_id=family-pc BothIdentified"#]],
+    );
+}
+
+#[test]
+fn a_shared_computer_keeps_two_people_apart_without_accounts_too() {
+    scenario(
+        "identify a=family-pc email=ada@example.com
+         identify a=family-pc email=bob@example.com
+         identify u=bob a=family-pc email=bob@example.com",
+        expect![[r#"
+            email=ada@example.com anonymous_id=family-pc {"email":"ada@example.com"}
+            user_id=bob email=bob@example.com {"email":"bob@example.com"}
+            --
+            refused anonymous_id=family-pc BothIdentified
+            refused anonymous_id=family-pc BothIdentified"#]],
     );
 }
 
