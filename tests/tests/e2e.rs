@@ -974,6 +974,8 @@ fn profiles_merge_with_an_audit_and_keep_later_traits(w: &Worker) -> Result<()> 
     ]});
     let second = json!({"batch": [
         msg(2, "phone", json!({"plan": "free", "$set_once": {"first_seen_on": "phone"}}), "2026-05-01T10:00:00Z"),
+        {"type": "group", "anonymousId": format!("{who}-phone"), "groupId": format!("{who}-acme"), "traits": {"plan": "team"},
+         "timestamp": "2026-05-01T10:00:01Z", "messageId": format!("{who}-g")},
     ]});
     for body in [&first, &second] {
         post_until_accepted(w, &body.to_string())?;
@@ -991,6 +993,10 @@ fn profiles_merge_with_an_audit_and_keep_later_traits(w: &Worker) -> Result<()> 
     check(merged["id"] == laptop["id"], || format!("merged into the laptop's profile: {merged}"))?;
     let traits = &merged["traits"];
     check(traits["plan"] == "pro" && traits["first_seen_on"] == "phone", || format!("traits by event time: {traits}"))?;
+    check(
+        merged["groups"][0]["groupId"] == format!("{who}-acme") && merged["groups"][0]["traits"]["plan"] == "team",
+        || format!("group membership moves with the merge: {}", merged["groups"]),
+    )?;
     let merge = &merged["merges"][0];
     check(
         merge["from"] == phone["id"]
@@ -1003,13 +1009,13 @@ fn profiles_merge_with_an_audit_and_keep_later_traits(w: &Worker) -> Result<()> 
     // The old id still answers, with the surviving profile and all three events.
     let old = phone["id"].as_str().unwrap_or_default();
     let r = admin_get(&w.url(&format!("/admin/profiles/{old}")))?;
-    check(r.status == 200 && r.body["profile"]["id"] == laptop["id"] && r.body["profile"]["eventCount"] == 3, || {
+    check(r.status == 200 && r.body["profile"]["id"] == laptop["id"] && r.body["profile"]["eventCount"] == 4, || {
         format!("old id: {} {}", r.status, r.body)
     })?;
     let r = admin_get(&w.url(&format!("/admin/profiles/{old}/events")))?;
     let times: Vec<&str> =
         r.body["events"].as_array().into_iter().flatten().filter_map(|e| e["timestamp"].as_str()).collect();
-    check(times.len() == 3 && times[0] > times[2], || format!("timeline, newest first: {times:?}"))?;
+    check(times.len() == 4 && times[0] > times[3], || format!("timeline, newest first: {times:?}"))?;
     // Undo: the phone's profile comes back with its identifier, its own
     // event and the traits that event set; the event that linked both stays.
     let merge_id = merge["id"].as_str().unwrap_or_default();
@@ -1021,7 +1027,8 @@ fn profiles_merge_with_an_audit_and_keep_later_traits(w: &Worker) -> Result<()> 
     let split = profile_of(w, "anonymous_id", &format!("{who}-phone"))?;
     check(
         split["id"] == phone["id"]
-            && split["eventCount"] == 1
+            && split["eventCount"] == 2
+            && split["groups"][0]["groupId"] == format!("{who}-acme")
             && split["traits"] == json!({"plan": "free", "first_seen_on": "phone"}),
         || format!("after undo, the phone: {split}"),
     )?;
@@ -1030,7 +1037,8 @@ fn profiles_merge_with_an_audit_and_keep_later_traits(w: &Worker) -> Result<()> 
         rest["eventCount"] == 2
             && rest["traits"]["first_seen_on"] == "laptop"
             && identifier_list(&rest) == [format!("anonymous_id={who}-laptop"), format!("email={email}")]
-            && rest["merges"][0]["undoneAt"].is_string(),
+            && rest["merges"][0]["undoneAt"].is_string()
+            && rest["groups"] == json!([]),
         || format!("after undo, the laptop: {rest}"),
     )?;
     let r = undo(merge_id)?;

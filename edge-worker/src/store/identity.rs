@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use cairn_core::graph::{self, Change, Graph, Profile, Stamped, Trait, Traits};
 use cairn_core::identity::{Config, IdType, Identifier};
 use cairn_core::resolve::{ProfileId, Rules};
-use cairn_core::{Message, time::Millis};
+use cairn_core::{Kind, Message, time::Millis};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use worker::{D1Database, D1PreparedStatement, Result};
@@ -144,6 +144,7 @@ pub fn resolve(
     let mut assigned: BTreeSet<ProfileId> = BTreeSet::new();
     let mut redirect: BTreeMap<ProfileId, ProfileId> = BTreeMap::new();
     let mut merges: Vec<MergeRow> = Vec::new();
+    let mut groups: Vec<(ProfileId, String, String, Millis)> = Vec::new();
     for m in messages {
         let mut make = || new_id("prf_");
         let Some(applied) = graph.apply_message(m, config, &mut make) else {
@@ -179,6 +180,14 @@ pub fn resolve(
             }
         }
         assigned.insert(applied.profile.clone());
+        if let (Kind::Group, Some(group)) = (m.kind, &m.group_id) {
+            groups.push((
+                applied.profile.clone(),
+                group.clone(),
+                Value::Object(m.traits.clone()).to_string(),
+                m.timestamp,
+            ));
+        }
         profile_of.push(Some(applied.profile));
     }
     // A profile merged later in the same request: its events go to the survivor.
@@ -226,7 +235,7 @@ pub fn resolve(
     if !moved.is_empty() {
         let moved = Value::from(moved).to_string();
         statements.push((MERGE_PROFILES, vec![Param::Text(moved.clone()), Param::Int(now)]));
-        for sql in [MOVE_IDENTIFIERS, MOVE_EVENTS, DROP_TRAITS] {
+        for sql in [MOVE_IDENTIFIERS, MOVE_EVENTS, DROP_TRAITS, MOVE_GROUPS, DROP_GROUPS] {
             statements.push((sql, vec![Param::Text(moved.clone())]));
         }
     }
@@ -249,7 +258,12 @@ pub fn resolve(
     if !rows.is_empty() {
         statements.push((UPSERT_TRAITS, vec![json_param(rows)]));
     }
-    // 6. The merge audit.
+    // 6. Group memberships, the latest call by event time winning.
+    if !groups.is_empty() {
+        let rows: Vec<Value> = groups.iter().map(|(p, g, traits, at)| json!([survivor(p), g, traits, at])).collect();
+        statements.push((UPSERT_GROUPS, vec![json_param(rows)]));
+    }
+    // 7. The merge audit.
     if !merges.is_empty() {
         let rows: Vec<Value> = merges
             .iter()
@@ -352,6 +366,20 @@ const MOVE_EVENTS: &str = "UPDATE events SET profile_id = (SELECT json_extract(j
      WHERE profile_id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))";
 const DROP_TRAITS: &str = "DELETE FROM profile_traits \
      WHERE profile_id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))";
+/// Memberships move to the survivor; where it has the group already, the
+/// later call's traits win and the other row goes.
+const MOVE_GROUPS: &str = "INSERT INTO profile_groups (profile_id, group_id, traits, at) \
+     SELECT json_extract(j.value, '$[1]'), g.group_id, g.traits, g.at FROM json_each(?1) j \
+     JOIN profile_groups g ON g.profile_id = json_extract(j.value, '$[0]') WHERE true \
+     ON CONFLICT (profile_id, group_id) DO UPDATE SET traits = excluded.traits, at = excluded.at \
+     WHERE excluded.at > profile_groups.at";
+const DROP_GROUPS: &str = "DELETE FROM profile_groups \
+     WHERE profile_id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))";
+pub const UPSERT_GROUPS: &str = "INSERT INTO profile_groups (profile_id, group_id, traits, at) \
+     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') \
+     FROM json_each(?1) WHERE true \
+     ON CONFLICT (profile_id, group_id) DO UPDATE SET traits = excluded.traits, at = excluded.at \
+     WHERE excluded.at >= profile_groups.at";
 const INSERT_IDENTIFIERS: &str = "INSERT INTO identifiers (type, value, profile_id, first_seen) \
      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2 FROM json_each(?1)";
 pub const UPSERT_TRAITS: &str = "INSERT INTO profile_traits (profile_id, key, kind, value, at) \

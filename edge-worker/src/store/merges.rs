@@ -8,12 +8,12 @@ use std::collections::BTreeSet;
 use cairn_core::event::from_stored;
 use cairn_core::graph::{self, Traits};
 use cairn_core::identity::{Config, IdType, Identifier};
-use cairn_core::{Message, time::Millis};
+use cairn_core::{Kind, Message, time::Millis};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use worker::{D1Database, Result};
 
-use super::identity::{GUARD, UPSERT_TRAITS, ids_json, trait_rows};
+use super::identity::{GUARD, UPSERT_GROUPS, UPSERT_TRAITS, ids_json, trait_rows};
 use super::{int, profiles, text};
 
 /// An event as stored: source id, message id, the message.
@@ -117,6 +117,15 @@ pub async fn undo(
         |events: &[(String, String, Message)]| -> Traits { graph::traits_from(events.iter().map(|(_, _, m)| m)) };
     let mut rows = trait_rows(&live, &traits_of(&stay));
     rows.extend(trait_rows(&merge.from_profile, &traits_of(&back)));
+    // Memberships recomputed from each side's group calls.
+    let mut groups: Vec<Value> = Vec::new();
+    for (profile, events) in [(&live, &stay), (&merge.from_profile, &back)] {
+        for (_, _, m) in events.iter().filter(|(_, _, m)| m.kind == Kind::Group) {
+            if let Some(g) = &m.group_id {
+                groups.push(json!([profile, g, Value::Object(m.traits.clone()).to_string(), m.timestamp]));
+            }
+        }
+    }
     let moved_ids: Vec<Identifier> = moved.into_iter().collect();
     let moved_events: Vec<Value> = back.iter().map(|(s, m, _)| json!([s, m])).collect();
     let from = text(&merge.from_profile);
@@ -138,6 +147,9 @@ pub async fn undo(
         .bind(&[from.clone(), text(&live), text(&Value::from(moved_events).to_string())])?,
         db.prepare("DELETE FROM profile_traits WHERE profile_id IN (?1, ?2)").bind(&[text(&live), from])?,
         db.prepare(UPSERT_TRAITS).bind(&[text(&Value::from(rows).to_string())])?,
+        db.prepare("DELETE FROM profile_groups WHERE profile_id IN (?1, ?2)")
+            .bind(&[text(&live), text(&merge.from_profile)])?,
+        db.prepare(UPSERT_GROUPS).bind(&[text(&Value::from(groups).to_string())])?,
         db.prepare("UPDATE merges SET undone_at = ?2 WHERE id = ?1").bind(&[text(id), int(now)])?,
         db.prepare(super::identity::CLEAR_GUARD),
     ];

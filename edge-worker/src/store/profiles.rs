@@ -88,6 +88,12 @@ struct Stats {
     last: Option<i64>,
 }
 #[derive(Deserialize)]
+struct GroupRow {
+    group_id: String,
+    traits: String,
+    at: i64,
+}
+#[derive(Deserialize)]
 struct ConsentRow {
     prefs: Option<String>,
     timestamp: i64,
@@ -128,6 +134,7 @@ pub async fn get(db: &D1Database, id: &str) -> Result<Option<Value>> {
                  WHERE profile_id = ?1 AND prefs IS NOT NULL ORDER BY timestamp DESC LIMIT 1",
             )
             .bind(&p)?,
+            db.prepare("SELECT group_id, traits, at FROM profile_groups WHERE profile_id = ?1 ORDER BY group_id").bind(&p)?,
         ])
         .await?
         .into_iter();
@@ -162,10 +169,19 @@ pub async fn get(db: &D1Database, id: &str) -> Result<Option<Value>> {
         let prefs: Value = serde_json::from_str(c.prefs.as_deref()?).ok()?;
         Some(json!({"categoryPreferences": prefs, "at": time(c.timestamp)}))
     });
+    let groups: Vec<Value> = next()?
+        .results::<GroupRow>()?
+        .into_iter()
+        .map(|g| {
+            let traits: Value = serde_json::from_str(&g.traits).unwrap_or(Value::Null);
+            json!({"groupId": g.group_id, "traits": traits, "at": time(g.at)})
+        })
+        .collect();
     Ok(Some(json!({
         "id": id,
         "identifiers": identifiers,
         "traits": Value::Object(graph::trait_values(&traits)),
+        "groups": groups,
         "consent": consent,
         "merges": merges,
         "eventCount": stats.n,
