@@ -57,6 +57,45 @@ pub fn push_u64(out: &mut String, n: u64) {
     }
 }
 
+/// The nesting of JSON text: how many objects and arrays are still open at
+/// its end, or `None` when it closes more than it opens, ends inside a
+/// string, or closes everything before its last byte (so it is more than
+/// one value). Cheap structural checks for text the SDK splices together,
+/// not a validator.
+pub fn open_depth(text: &str) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let last = text.len().saturating_sub(1);
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 && i != last {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    (!in_string).then_some(depth)
+}
+
+/// Whether `text` is one JSON object as far as its structure goes (what
+/// `JSON.stringify` makes of an object).
+pub fn is_one_object(text: &str) -> bool {
+    text.starts_with('{') && text.ends_with('}') && open_depth(text) == Some(0)
+}
+
 /// A JSON object being written into a `String`: `{` on creation, `}` on `end`.
 pub struct Obj<'a> {
     out: &'a mut String,
@@ -136,7 +175,30 @@ mod tests {
         assert_eq!(out, r#"{"a":"x","n":1.5,"b":false,"some":"y","inner":{}}"#);
     }
 
+    #[test]
+    fn structure() {
+        for (text, depth) in [
+            ("{}", Some(0)),
+            (r#"{"a":"}{","b":[1,{"c":"\\\""}]}"#, Some(0)),
+            (r#"{"type":"track","context":{"page":{}"#, Some(2)),
+            (r#"{"a":1}, "userId":"x", "b":{}"#, None),
+            (r#"{"a":"unterminated}"#, None),
+            ("}", None),
+        ] {
+            assert_eq!(open_depth(text), depth, "{text}");
+        }
+        assert!(is_one_object(r#"{"a":[1]}"#));
+        assert!(!is_one_object(r#"{}, "userId":"x", "p":{}"#));
+        assert!(!is_one_object("[]"));
+    }
+
     proptest::proptest! {
+        #[test]
+        fn serialized_objects_are_one_object(m in proptest::collection::btree_map(".{0,6}", ".{0,6}", 0..4)) {
+            let text = serde_json::to_string(&m).expect("serializable");
+            proptest::prop_assert!(is_one_object(&text), "{}", text);
+        }
+
         #[test]
         fn integers_are_written_in_decimal(n: u64) {
             let mut out = String::new();

@@ -20,6 +20,7 @@ pub mod json;
 pub mod json_out;
 pub mod page;
 pub mod pii;
+pub mod plan;
 pub mod resolve;
 pub mod source;
 pub mod text;
