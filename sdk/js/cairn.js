@@ -59,9 +59,26 @@ const store = {
   },
 };
 
-function later(ms) {
+let backingOff = false;
+function later(ms, retry) {
   clearTimeout(timer);
-  timer = setTimeout(() => ((timer = 0), send()), ms);
+  backingOff = !!retry;
+  timer = setTimeout(() => ((timer = 0), (backingOff = false), send()), ms);
+}
+
+// keepalive lets a request outlive the page, but the browser allows only
+// 64 KiB of keepalive bodies in flight; when that is full the request fails at
+// once, so it goes again as a plain one. The response is read to the end,
+// which is when the browser counts its body out.
+async function post(body) {
+  let res;
+  try {
+    res = await fetch(endpoint, { method: 'POST', body, keepalive: true });
+  } catch {
+    res = await fetch(endpoint, { method: 'POST', body });
+  }
+  await res.text().catch(() => {});
+  return res;
 }
 
 // Sends batches one at a time until the queue is empty or a retry is due.
@@ -72,15 +89,15 @@ async function send() {
     for (let body; (body = instance.takeBatch(BATCH_BYTES)); ) {
       let status, retryAfter;
       try {
-        const res = await fetch(endpoint, { method: 'POST', body, keepalive: true });
+        const res = await post(body);
         status = res.status;
         retryAfter = res.headers.get('retry-after') ?? undefined;
       } catch {
         // network error: no status, retried with backoff
       }
       const next = instance.ack(status, retryAfter, Math.random());
-      save();
-      if (next > 0) return later(next);
+      saveSoon();
+      if (next > 0) return later(next, true);
     }
   } finally {
     sending = false;
@@ -91,11 +108,18 @@ async function send() {
 // allows storage) under this tab's key, so it survives a reload or the API
 // being down. `closed` marks it as left for the next page to take over.
 function save(closed) {
+  clearTimeout(saveTimer);
+  saveTimer = 0;
   if (!instance || !instance.storageAllowed()) return;
   const saved = instance.saved();
   if (saved) store.set(tab, (closed ? 0 : Date.now()) + '\n' + saved);
   else if (!closed) store.remove(tab); // a second pagehide/hidden keeps what the first saved
 }
+// Saving rewrites the whole queue, so calls in a burst save once, a moment
+// later; leaving the page saves at once.
+let saveTimer = 0;
+const saveSoon = () => saveTimer || (saveTimer = setTimeout(save, 50));
+
 // Takes over the queues of pages that are gone: closed ones, or ones not
 // written for a minute (a tab that was killed).
 function adopt() {
@@ -114,9 +138,10 @@ function adopt() {
 const record = (fn) =>
   call((c) => {
     try {
-      if (fn(c)) send();
+      // While a retry waits out its backoff, new calls wait with it.
+      if (fn(c) && !backingOff) send();
       else if (!timer) later(5000);
-      save();
+      saveSoon();
     } catch (e) {
       console.warn('cairn:', e);
     }
@@ -315,7 +340,7 @@ const api = {
     call(keepIds);
   },
   alias: (userId, previousId) => {
-    record((c) => c.alias(String(userId), str(previousId)));
+    record((c) => c.alias(str(userId), str(previousId)));
     call(keepIds);
   },
   group: (groupId, traits) => record((c) => c.group(String(groupId), json(traits))),

@@ -11,7 +11,7 @@
 //! properties arrive as JSON text from `JSON.stringify`, so no JSON parser,
 //! serializer or float formatting is compiled in.
 
-#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
+#![cfg_attr(all(target_arch = "wasm32", not(test), not(feature = "std")), no_std)]
 
 extern crate alloc;
 
@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 
 use cairn_core::consent::{Category, Mode, Preferences};
 use cairn_core::delivery::{self, Outcome};
-use cairn_core::json_out::{Obj, push_str, push_u64};
+use cairn_core::json_out::{self, Obj, push_str, push_u64};
 use cairn_core::{Kind, id, page, text, time};
 use wasm_bindgen::prelude::*;
 
@@ -96,6 +96,9 @@ impl Cairn {
     /// stringifies what the page passed) or empty. Every recording call
     /// returns whether the queue should be sent now (else within 5 s).
     pub fn track(&mut self, event: &str, properties: &str) -> Result<bool, JsError> {
+        if event.is_empty() {
+            return Err(JsError::new("cairn: track needs an event name"));
+        }
         self.record(Kind::Track, &[("event", Str(event)), ("properties", Raw(object(properties)?))])
     }
 
@@ -118,14 +121,21 @@ impl Cairn {
     }
 
     /// Links `previous_id` (by default the current identity) to `user_id`.
-    pub fn alias(&mut self, user_id: String, previous_id: Option<String>) -> Result<bool, JsError> {
-        let previous = previous_id.or_else(|| self.user_id.clone()).unwrap_or_else(|| self.anonymous_id.clone());
+    pub fn alias(&mut self, user_id: Option<String>, previous_id: Option<String>) -> Result<bool, JsError> {
+        let user_id = user_id.filter(|u| !u.is_empty()).ok_or_else(|| JsError::new("cairn: alias needs a userId"))?;
+        let previous = previous_id
+            .filter(|p| !p.is_empty())
+            .or_else(|| self.user_id.clone())
+            .unwrap_or_else(|| self.anonymous_id.clone());
         self.user_id = Some(user_id);
         self.record(Kind::Alias, &[("previousId", Str(&previous))])
     }
 
     /// Associates the visitor with a group (a company, an account).
     pub fn group(&mut self, group_id: &str, traits: &str) -> Result<bool, JsError> {
+        if group_id.is_empty() {
+            return Err(JsError::new("cairn: group needs a groupId"));
+        }
         self.record(Kind::Group, &[("groupId", Str(group_id)), ("traits", Raw(object(traits)?))])
     }
 
@@ -155,6 +165,9 @@ impl Cairn {
     /// queued. Returns whether the queue should be sent now.
     #[wasm_bindgen(js_name = setConsent)]
     pub fn set_consent(&mut self, preferences: &JsValue) -> bool {
+        if !preferences.is_object() {
+            return false;
+        }
         for c in Category::ALL {
             if let Some(allowed) = env::get(preferences, c.as_str()).as_bool() {
                 self.consent = self.consent.with(c, allowed);
@@ -164,6 +177,7 @@ impl Cairn {
         if !self.sending_allowed() {
             self.queue.clear();
             self.in_flight = 0;
+            self.attempt = 0;
         }
         self.sending_allowed() && !self.queue.is_empty()
     }
@@ -233,8 +247,9 @@ impl Cairn {
     /// Empty when there is nothing to keep.
     pub fn saved(&self) -> String {
         let mut budget = MAX_SAVED_BYTES;
+        // Each line is the head plus its time (13 digits), a space and a newline.
         let keep =
-            self.queue.iter().rev().take_while(|q| budget.checked_sub(q.head.len()).map(|b| budget = b).is_some());
+            self.queue.iter().rev().take_while(|q| budget.checked_sub(q.head.len() + 15).map(|b| budget = b).is_some());
         let kept: Vec<&Queued> = keep.collect();
         let mut out = String::new();
         for q in kept.into_iter().rev() {
@@ -256,13 +271,15 @@ impl Cairn {
         let restored = text::split(saved, b'\n').filter_map(|line| {
             let (at, head) = text::cut(line, b' ')?;
             let at = at.parse().ok()?;
-            head.starts_with("{\"type\":").then(|| Queued { at, head: head.into() })
+            // A head is a message object with `context` left open; a truncated
+            // line would make the whole batch invalid JSON.
+            let whole = head.starts_with("{\"type\":") && json_out::open_depth(head) == Some(2);
+            whole.then(|| Queued { at, head: head.into() })
         });
-        let mut queue: Vec<Queued> = restored.collect();
-        queue.extend(self.queue.drain(self.in_flight..));
-        queue.extend(core::mem::take(&mut self.queue));
-        self.queue = queue;
-        self.in_flight = 0;
+        // What is in flight stays first; the restored messages are older than the rest.
+        let rest: Vec<Queued> = self.queue.drain(self.in_flight..).collect();
+        self.queue.extend(restored);
+        self.queue.extend(rest);
         self.bound();
         self.due()
     }
@@ -311,8 +328,10 @@ impl Cairn {
     /// Drops the oldest messages beyond what may be held.
     fn bound(&mut self) {
         let max = if self.sending_allowed() { MAX_QUEUED } else { MAX_HELD };
-        let excess = self.queue.len().saturating_sub(max.max(self.in_flight));
+        let excess = self.queue.len().saturating_sub(max);
         self.queue.drain(..excess);
+        // Dropped messages that were in flight are no longer the request's to acknowledge.
+        self.in_flight = self.in_flight.saturating_sub(excess);
     }
 
     /// The body of the first chunk of queued messages after the first `skip`,
@@ -371,14 +390,15 @@ enum Field<'a> {
 fn object(json: &str) -> Result<&str, JsError> {
     match json {
         "" => Ok("{}"),
-        j if j.starts_with('{') && j.ends_with('}') => Ok(j),
+        j if json_out::is_one_object(j) => Ok(j),
         _ => Err(JsError::new("cairn: properties and traits must be an object")),
     }
 }
 
 /// Inside the browser a panic can only be a bug; it traps (the loader catches
 /// the error) rather than carrying std's formatting machinery in every page.
-#[cfg(all(target_arch = "wasm32", not(test)))]
+/// (With the `std` feature, for the browser tests, std's handler is used.)
+#[cfg(all(target_arch = "wasm32", not(test), not(feature = "std")))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     core::arch::wasm32::unreachable()

@@ -4,6 +4,9 @@
 
 pub mod browser;
 pub mod http;
+pub mod population;
+pub mod size;
+pub mod static_files;
 pub mod worker;
 
 pub const DEMO_WRITE_KEY: &str = "cairn_demo_key";

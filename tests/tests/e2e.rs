@@ -559,10 +559,13 @@ fn nothing_leaves_the_page_before_consent(w: &Worker) -> Result<()> {
         let original = e["originalTimestamp"].as_str().unwrap_or_default();
         check(original < before_accept.as_str().unwrap_or_default(), || format!("original time kept: {original}"))?;
     }
-    // Now, and not before, the choice and the anonymousId are kept on the device.
-    let (_, mut keys) = device_storage(&mut browser)?;
-    keys.sort();
-    check(keys == ["cairn.anonymousId", "cairn.consent"], || format!("after consent: {keys:?}"))
+    // Now, and not before, the choice and the anonymousId are kept on the device
+    // (and the queue, until what it holds is delivered).
+    wait_for("the device storage after delivery", Duration::from_secs(5), || {
+        let (_, mut keys) = device_storage(&mut browser).ok()?;
+        keys.sort();
+        (keys == ["cairn.anonymousId", "cairn.consent"]).then_some(())
+    })
 }
 
 fn rejecting_consent_sends_nothing(w: &Worker) -> Result<()> {
@@ -722,6 +725,12 @@ fn shop_journey_sends_the_commerce_events(w: &Worker) -> Result<()> {
     browser.click(&add_to_cart("summit-jacket"))?;
     open_page_undecided(&mut browser, w, "/cart")?;
     browser.click("[data-cairn-product='trail-runner'] [data-cairn-action='remove-from-cart']")?;
+    wait_for("the cart without the removed line", Duration::from_secs(5), || {
+        browser
+            .eval("document.querySelector(\"#cart [data-cairn-product='trail-runner']\") === null")
+            .ok()
+            .filter(|v| v == &json!(true))
+    })?;
     browser.click("#checkout")?;
     wait_for_page(&mut browser, "/checkout")?;
     browser.eval(
@@ -845,8 +854,9 @@ fn undelivered_events_survive_a_reload_while_the_worker_is_down(_shared: &Worker
     browser.eval("cairn.flush()")?;
     w.stop();
     browser.eval("for (let i = 0; i < 3; i++) cairn.track('Offline Click', {n: i}); cairn.flush(); true")?;
-    let (_, keys) = device_storage(&mut browser)?;
-    check(keys.iter().any(|k| k.starts_with("cairn.queue.")), || format!("the queue is saved: {keys:?}"))?;
+    wait_for("the queue to be saved on the device", Duration::from_secs(5), || {
+        device_storage(&mut browser).ok().filter(|(_, keys)| keys.iter().any(|k| k.starts_with("cairn.queue.")))
+    })?;
     // The page goes away before the worker is back: its beacon fails too.
     browser.goto("about:blank")?;
     w.resume()?;

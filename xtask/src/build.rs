@@ -194,6 +194,7 @@ pub fn test(ws: &Workspace, tools: &Tools) -> Result<()> {
         ]),
         "clippy",
     )?;
+    crate::sdk_test::run(ws, tools)?;
     step("test: unit, data-driven and end-to-end tests (wrangler dev + headless Chromium)");
     cmd::run(
         Command::new("cargo")
@@ -232,13 +233,20 @@ fn core_boundary(ws: &Workspace, tools: &Tools) -> Result<()> {
     )
 }
 
-pub fn bench(ws: &Workspace, tools: &Tools) -> Result<()> {
-    step("bench: cairn-core parsing and ingest throughput on local workerd -> BENCHMARKS.md");
+/// Runs after `build::all` (see `built` in main.rs): the SDK's size and its
+/// browser figures are measured on what was just built.
+pub fn bench(ws: &Workspace, tools: &Tools, part: Option<&str>) -> Result<()> {
+    step(match part {
+        Some(_) => "bench: browser SDK size and main-thread cost beside analytics-next -> BENCHMARKS.md",
+        None => "bench: cairn-core parsing, ingest throughput on local workerd, browser SDK -> BENCHMARKS.md",
+    });
     cmd::run(
         Command::new("cargo")
             .current_dir(&ws.root)
-            .args(["run", "--profile", "bench", "--package", "cairn-tests", "--bin", "bench"])
+            .args(["run", "--profile", "bench", "--package", "cairn-tests", "--bin", "bench", "--"])
+            .args(part)
             .env("PATH", tools.path_env())
+            .env("CAIRN_CHROMIUM", &tools.chromium)
             .env("WRANGLER_SEND_METRICS", "false"),
         "benchmarks",
     )

@@ -5,6 +5,7 @@
 
 mod build;
 mod cmd;
+mod sdk_test;
 mod setup;
 mod toolchain;
 
@@ -23,7 +24,9 @@ commands:
   demo [--port N] setup + build + local D1 migrations + wrangler dev serving the worker,
                   the demo shop and the console on http://127.0.0.1:8787 (alias: run)
   test            setup + build + fmt + clippy + all tests, end-to-end included
-  bench           setup + build + benchmarks (core parsing, ingest on local workerd) into BENCHMARKS.md
+  bench [sdk]     setup + build + benchmarks (core parsing, ingest on local workerd, browser SDK size and
+                  main-thread cost beside Segment's analytics-next) into BENCHMARKS.md; `bench sdk` runs
+                  only the browser SDK part and keeps the other sections
 ";
 
 fn main() -> ExitCode {
@@ -37,7 +40,9 @@ fn main() -> ExitCode {
             build::demo(&ws, &tools, port)
         }),
         Some("test") => no_args(&args).and_then(|()| built().and_then(|(ws, tools)| build::test(&ws, &tools))),
-        Some("bench") => no_args(&args).and_then(|()| built().and_then(|(ws, tools)| build::bench(&ws, &tools))),
+        Some("bench") => {
+            bench_part(&args[1..]).and_then(|part| built().and_then(|(ws, tools)| build::bench(&ws, &tools, part)))
+        }
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())
@@ -64,6 +69,15 @@ fn built() -> Result<(Workspace, setup::Tools), Error> {
     let tools = setup::run(&ws)?;
     build::all(&ws, &tools)?;
     Ok((ws, tools))
+}
+
+/// `bench` runs everything; `bench sdk` only the browser SDK part.
+fn bench_part(args: &[String]) -> Result<Option<&'static str>, Error> {
+    match args {
+        [] => Ok(None),
+        [part] if part == "sdk" => Ok(Some("sdk")),
+        [other, ..] => Err(Error::Usage(format!("unexpected argument `{other}` (bench takes nothing, or `sdk`)"))),
+    }
 }
 
 fn no_args(args: &[String]) -> Result<(), Error> {

@@ -5,6 +5,14 @@
 //! 2. Ingest throughput on local workerd (wrangler dev) for batch sizes 1, 10
 //!    and 100, against a floor measured in the same run: a worker route that
 //!    only parses the same body and answers 200.
+//! 3. The browser SDK against Segment's analytics-next (`sdk.rs`): download
+//!    size, and start-up and `track()` cost in headless Chromium.
+//!
+//! `bench sdk` runs only part 3 and keeps the other sections of
+//! BENCHMARKS.md as they are.
+
+#[path = "bench/sdk.rs"]
+mod sdk;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -26,22 +34,92 @@ fn main() {
     }
 }
 
+const CORE_HEADING: &str = "## cairn-core parse + validate (native, release)";
+const INGEST_HEADING: &str = "## Ingest throughput on local workerd (wrangler dev, local D1)";
+const IDENTITY_HEADING: &str = "## Identity resolution: accuracy and stitching throughput (native, release)";
+
 fn run() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let only_sdk = match args.as_slice() {
+        [] => false,
+        [part] if part == "sdk" => true,
+        other => return Err(format!("unexpected arguments {other:?} (bench takes nothing, or `sdk`)")),
+    };
+    let root = cairn_tests::workspace_root();
+    let path = root.join("BENCHMARKS.md");
+    let before = std::fs::read_to_string(&path).unwrap_or_default();
+    let sdk_inputs = sdk::inputs(&root)?;
+
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
         md,
-        "Reproduce with `cargo xtask bench` (builds everything, starts its own wrangler dev, rewrites this file).\n\
-         Machine: {} cores, {}. Figures are one run each and noisy: the load generator, wrangler's proxy and workerd share the cores.\n",
+        "Reproduce with `cargo xtask bench` (builds everything, starts its own wrangler dev and headless Chromium, rewrites this file); \
+         `cargo xtask bench sdk` runs only the browser SDK sections and keeps the others as they are.\n\
+         Machine: {} cores, {}. Figures are one run each unless a section says otherwise, and noisy: the load generator, \
+         the browser, wrangler's proxy and workerd share the cores.\n",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::env::consts::ARCH,
     );
-    core_parse(&mut md);
-    ingest_throughput(&mut md)?;
-    let path = cairn_tests::workspace_root().join("BENCHMARKS.md");
+    let mut sections = Vec::new();
+    if only_sdk {
+        for heading in [CORE_HEADING, INGEST_HEADING, IDENTITY_HEADING] {
+            sections.push(kept_section(&before, heading));
+        }
+    } else {
+        let mut s = String::new();
+        core_parse(&mut s);
+        sections.push(s);
+        let mut s = String::new();
+        ingest_throughput(&mut s)?;
+        sections.push(s);
+        sections.push(identity());
+    }
+    let mut s = String::new();
+    sdk::size_section(&mut s, &sdk_inputs);
+    sections.push(s);
+    let mut s = String::new();
+    sdk::runtime_section(&mut s, &sdk_inputs)?;
+    sections.push(s);
+    for s in sections {
+        md.push_str(s.trim_end());
+        md.push_str("\n\n");
+    }
+    let md = format!("{}\n", md.trim_end());
     std::fs::write(&path, &md).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("{md}");
     Ok(())
+}
+
+/// Identity resolution on a generated population with known truth (see
+/// `cairn_tests::population`), through `cairn_core::graph` as ingest runs it.
+fn identity() -> String {
+    format!(
+        "{IDENTITY_HEADING}\n\n\
+         A generated population (seed 42): people with 1 to 3 devices each, browsing anonymously and then \
+         logging in on most of them (70% with an account; emails in varying case and spacing, phones in three \
+         formats), about 5% of computers shared by two people of a household, and clients that send placeholders \
+         (`null`, `anonymous`, `0`, ...) as user ids. Events arrive in time order. \
+         Resolvable events are those whose person the rules can know: they carry a user id, email or phone, or come \
+         from an unshared device of one person that logs in; anonymous events on a shared computer, and devices \
+         that never log in, are not. Pairwise precision and recall count pairs of events put in the same profile.\n\n\
+         {}\n\
+         Targets: 100% / 100% on resolvable events and 0 false merges: met when the table shows 100.0000%, 100.0000% \
+         and 0. Ingest above includes stitching: every request resolves its events in the same D1 transaction (see \
+         ARCHITECTURE.md).\n",
+        cairn_tests::population::report(20_000, 42)
+    )
+}
+
+/// The section of `md` under `heading` (up to the next `## `), as it is.
+fn kept_section(md: &str, heading: &str) -> String {
+    let mut lines = md.lines().skip_while(|l| *l != heading);
+    match lines.next() {
+        Some(h) => std::iter::once(h)
+            .chain(lines.take_while(|l| !l.starts_with("## ")))
+            .fold(String::new(), |acc, l| acc + l + "\n"),
+        None => format!("{heading}\n\nNot measured yet: run `cargo xtask bench`.\n"),
+    }
 }
 
 /// A realistic event from a shop: ~700 bytes of properties and context.
@@ -51,7 +129,8 @@ fn event(run: &str, i: usize) -> Value {
         "event": "Product Added",
         "messageId": format!("{run}-{i}"),
         "anonymousId": format!("anon-{run}-{}", i % 97),
-        "userId": format!("user-{}", i % 13),
+        // Each browser belongs to one customer (identity stitching sees real people).
+        "userId": format!("user-{}", i % 97 % 13),
         "timestamp": "2026-12-04T10:00:00.000Z",
         "properties": {
             "product_id": format!("sku-{}", i % 50), "sku": "TR-001", "name": "Trail Runner", "category": "Shoes",
@@ -105,7 +184,7 @@ fn core_parse(md: &mut String) {
         std::hint::black_box(parsed);
     });
     let mb = |secs: f64| bytes.len() as f64 / secs / 1e6;
-    let _ = writeln!(md, "## cairn-core parse + validate (native, release)\n");
+    let _ = writeln!(md, "{CORE_HEADING}\n");
     let _ = writeln!(md, "One batch of 100 shop events, {} bytes; best of 5 rounds of {iters}.\n", bytes.len());
     let _ = writeln!(md, "| what | per batch | events/s | MB/s |\n|---|---|---|---|");
     for (what, secs) in [("serde_json::from_slice into Value", serde), ("cairn-core parse_body + messages", cairn)] {
@@ -148,7 +227,7 @@ fn load(url: &str, body_for: Arc<dyn Fn(usize) -> String + Send + Sync>) -> (usi
 
 fn ingest_throughput(md: &mut String) -> Result<(), String> {
     let worker = Worker::start_with(&[("CAIRN_BENCH", "1")], &[])?;
-    let _ = writeln!(md, "## Ingest throughput on local workerd (wrangler dev, local D1)\n");
+    let _ = writeln!(md, "{INGEST_HEADING}\n");
     let _ = writeln!(
         md,
         "{CLIENTS} client threads, {}s per measurement, keep-alive HTTP on 127.0.0.1. `floor` is a worker route \
