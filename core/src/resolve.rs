@@ -14,7 +14,8 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::identity::{IdType, Identifier};
+use crate::event::Violation;
+use crate::identity::{Config, IdType, Identifier};
 
 pub type ProfileId = String;
 
@@ -41,13 +42,82 @@ impl Default for Rules {
 }
 
 impl Rules {
+    /// `custom_limits` (by type name, built-in types included) override the defaults.
     pub fn limit(&self, kind: &IdType) -> usize {
-        match kind {
-            IdType::UserId => self.user_id_limit,
-            IdType::Custom(name) => self.custom_limits.get(name).copied().unwrap_or(self.other_limit),
-            _ => self.other_limit,
+        match (self.custom_limits.get(kind.as_str()), kind) {
+            (Some(&n), _) => n,
+            (None, IdType::UserId) => self.user_id_limit,
+            (None, _) => self.other_limit,
         }
     }
+}
+
+/// A workspace's identity settings, as JSON (the worker's `CAIRN_IDENTITY`):
+/// `{"defaultRegion": "DE", "blocked": ["test@example.com"], "customIdentifiers":
+/// ["device_id"], "limits": {"email": 3, "device_id": 2}}`. Every key is optional;
+/// every problem is reported.
+pub fn settings(v: &serde_json::Value) -> Result<(Config, Rules), Vec<Violation>> {
+    use serde_json::Value;
+    let mut config = Config::default();
+    let mut rules = Rules::default();
+    let mut violations = Vec::new();
+    let Some(obj) = v.as_object() else {
+        return Err(alloc::vec![Violation::new("$", "not_an_object", "identity settings must be a JSON object")]);
+    };
+    let strings = |key: &str, value: &Value, violations: &mut Vec<Violation>| -> Vec<String> {
+        match value.as_array() {
+            Some(items) if items.iter().all(|i| i.as_str().is_some_and(|s| !s.is_empty())) => {
+                items.iter().filter_map(|i| i.as_str().map(String::from)).collect()
+            }
+            _ => {
+                violations.push(Violation::new(key, "invalid", "must be an array of non-empty strings"));
+                Vec::new()
+            }
+        }
+    };
+    for (key, value) in obj {
+        match key.as_str() {
+            "defaultRegion" => match value.as_str().and_then(crate::identity::Region::parse) {
+                Some(r) => config.default_region = r,
+                None => violations.push(Violation::new(
+                    key.as_str(),
+                    "invalid",
+                    "an ISO 3166 code Cairn knows (US, DE, GB, ...)",
+                )),
+            },
+            "blocked" => config.blocked = strings(key, value, &mut violations),
+            "customIdentifiers" => {
+                config.custom = strings(key, value, &mut violations);
+                let builtin = ["user_id", "email", "phone", "anonymous_id"];
+                if config.custom.iter().any(|c| builtin.contains(&c.as_str())) {
+                    violations.push(Violation::new(
+                        key.as_str(),
+                        "invalid",
+                        "custom identifiers need names of their own",
+                    ));
+                }
+            }
+            "limits" => match value.as_object() {
+                Some(limits) => {
+                    for (kind, n) in limits {
+                        match n.as_u64().filter(|n| (1..=100).contains(n)) {
+                            Some(n) => {
+                                rules.custom_limits.insert(kind.clone(), n as usize);
+                            }
+                            None => violations.push(Violation::new(
+                                ["limits.", kind.as_str()].concat(),
+                                "invalid",
+                                "a limit is an integer from 1 to 100",
+                            )),
+                        }
+                    }
+                }
+                None => violations.push(Violation::new("limits", "wrong_type", "limits must be an object")),
+            },
+            other => violations.push(Violation::new(other, "unknown_setting", "unknown identity setting")),
+        }
+    }
+    if violations.is_empty() { Ok((config, rules)) } else { Err(violations) }
 }
 
 /// What happens to the graph.
@@ -291,6 +361,28 @@ mod tests {
             create [user_id=u1]
             refused user_id=u2 DifferentUserIds"#]],
         );
+    }
+
+    #[test]
+    fn settings_configure_limits_regions_and_blocked_values() {
+        let (config, rules) = settings(&serde_json::json!({
+            "defaultRegion": "DE", "blocked": ["test@example.com"], "customIdentifiers": ["device_id"],
+            "limits": {"email": 2, "device_id": 1}
+        }))
+        .expect("valid");
+        assert_eq!(config.default_region.code, "DE");
+        assert_eq!((rules.limit(&IdType::Email), rules.limit(&IdType::Phone)), (2, 5));
+        assert_eq!(rules.limit(&IdType::Custom("device_id".into())), 1);
+        assert_eq!(rules.limit(&IdType::UserId), 1);
+        let bad = settings(
+            &serde_json::json!({"defaultRegion": "XX", "limits": {"email": 0}, "customIdentifiers": ["email"], "x": 1}),
+        );
+        let codes: Vec<String> =
+            bad.err().unwrap_or_default().iter().map(|v| format!("{} {}", v.path, v.code)).collect();
+        expect_test::expect![[
+            r#"["customIdentifiers invalid", "defaultRegion invalid", "limits.email invalid", "x unknown_setting"]"#
+        ]]
+        .assert_eq(&format!("{codes:?}"));
     }
 
     #[test]

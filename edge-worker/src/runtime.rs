@@ -29,3 +29,26 @@ extern "C" {
     #[wasm_bindgen(js_namespace = crypto, js_name = randomUUID)]
     fn random_uuid() -> String;
 }
+
+/// The workspace's identity settings from the `CAIRN_IDENTITY` variable (JSON,
+/// see `cairn_core::resolve::settings`); defaults when it is not set. A
+/// setting that does not parse is an operator error: every request that
+/// needs it fails with 500, and the log names the problems.
+pub fn identity_settings(
+    env: &worker::Env,
+) -> crate::error::AppResult<(cairn_core::identity::Config, cairn_core::resolve::Rules)> {
+    let Ok(var) = env.var("CAIRN_IDENTITY") else { return Ok(Default::default()) };
+    let text = var.to_string();
+    if text.trim().is_empty() {
+        return Ok(Default::default());
+    }
+    let parsed = serde_json::from_str(&text).map_err(|e| e.to_string()).and_then(|v| {
+        cairn_core::resolve::settings(&v).map_err(|vs| {
+            vs.iter().map(|v| [v.path.as_str(), ": ", &v.message].concat()).collect::<Vec<_>>().join("; ")
+        })
+    });
+    parsed.map_err(|e| {
+        worker::console_error!("CAIRN_IDENTITY is invalid: {e}");
+        crate::error::AppError::Internal(["CAIRN_IDENTITY is invalid: ", &e].concat())
+    })
+}

@@ -59,6 +59,7 @@ const TESTS: &[(&str, Test)] = tests![
     shop_journey_ends_in_one_profile_with_the_full_timeline,
     profile_snapshots_serve_personalization_at_the_edge,
     console_finds_a_profile_and_undoes_a_merge,
+    identity_settings_come_from_the_workspace_configuration,
 ];
 
 /// The shop's "Add to cart" button of a product card or page.
@@ -1212,4 +1213,24 @@ fn console_finds_a_profile_and_undoes_a_merge(w: &Worker) -> Result<()> {
     let split = profile_of(w, "anonymous_id", &format!("{who}-b"))?;
     let kept = profile_of(w, "email", &email)?;
     check(split["id"] != kept["id"] && split["eventCount"] == 1, || format!("after undo: {split} / {kept}"))
+}
+
+fn identity_settings_come_from_the_workspace_configuration(_shared: &Worker) -> Result<()> {
+    // A worker of its own, configured for a German shop with stricter limits.
+    let settings = r#"{"defaultRegion": "DE", "blocked": ["test@example.com"], "limits": {"anonymous_id": 2}}"#;
+    let w = Worker::start_with(&[("CAIRN_IDENTITY", settings)], &[])?;
+    let msg = |anon: &str, traits: Value| json!({"type": "identify", "userId": "kunde-1", "anonymousId": anon, "traits": traits});
+    let batch = json!({"batch": [
+        msg("a1", json!({"phone": "030 1234567", "email": "test@example.com"})),
+        msg("a2", json!({})),
+        msg("a3", json!({})),
+    ]});
+    post_until_accepted(&w, &batch.to_string())?;
+    let profile = profile_of(&w, "phone", "+49 30 1234567")?;
+    check(
+        identifier_list(&profile) == ["anonymous_id=a1", "anonymous_id=a2", "phone=+49301234567", "user_id=kunde-1"],
+        || format!("a national number read as German, the blocked email and the third device left out: {profile}"),
+    )?;
+    let r = admin_get(&w.url("/admin/profiles/lookup?type=anonymous_id&value=a3"))?;
+    check(r.status == 404, || format!("a3 was over the limit: {} {}", r.status, r.body))
 }

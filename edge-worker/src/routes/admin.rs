@@ -79,7 +79,7 @@ pub async fn lookup_profile(req: Request, env: &Env) -> AppResult<Response> {
             "give type (user_id, email, phone, anonymous_id, ...) and value",
         ));
     };
-    let config = identity::Config::default();
+    let (config, _) = runtime::identity_settings(env)?;
     let normalized = match IdType::parse(&kind) {
         IdType::Email => identity::normalize_email(&value),
         IdType::Phone => identity::normalize_phone(&value, config.default_region),
@@ -130,7 +130,7 @@ pub async fn profile_events(req: Request, env: &Env, id: &str) -> AppResult<Resp
 pub async fn undo_merge(req: Request, env: &Env, ctx: &Context, id: &str) -> AppResult<Response> {
     authorize(&req, env)?;
     let db = env.d1("DB")?;
-    let config = identity::Config::default();
+    let (config, _) = runtime::identity_settings(env)?;
     let mut outcome = Err(store::merges::Refused::Conflict);
     for _ in 0..5 {
         outcome = store::merges::undo(&db, id, &config, runtime::now()).await?;

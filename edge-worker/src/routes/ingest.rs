@@ -50,7 +50,8 @@ async fn accept(req: &mut Request, env: &Env, ctx: &Context, call: Call, origin:
     for m in &mut parsed.accepted {
         ingest::enrich(m, &enrichment);
     }
-    let changed = store_resolved(&db, &source.id, &parsed.accepted).await?;
+    let (config, rules) = runtime::identity_settings(env)?;
+    let changed = store_resolved(&db, &source.id, &parsed.accepted, &config, &rules).await?;
     if !changed.is_empty() {
         ctx.wait_until(snapshot::changed(env.clone(), changed));
     }
@@ -72,12 +73,17 @@ const MAX_ATTEMPTS: u32 = 12;
 /// one transaction; starts over when another request changed the same
 /// profiles first (see `store::identity`).
 /// Returns the profiles that changed.
-async fn store_resolved(db: &D1Database, source_id: &str, messages: &[Message]) -> AppResult<Vec<String>> {
-    let config = identity::Config::default();
-    let lookups = store::identity::lookups(messages, &config);
+async fn store_resolved(
+    db: &D1Database,
+    source_id: &str,
+    messages: &[Message],
+    config: &identity::Config,
+    rules: &Rules,
+) -> AppResult<Vec<String>> {
+    let lookups = store::identity::lookups(messages, config);
     for attempt in 0..MAX_ATTEMPTS {
-        let loaded = store::identity::load(db, &lookups, Rules::default()).await?;
-        let resolved = store::identity::resolve(loaded, source_id, messages, &config, runtime::now(), &mut |prefix| {
+        let loaded = store::identity::load(db, &lookups, rules.clone()).await?;
+        let resolved = store::identity::resolve(loaded, source_id, messages, config, runtime::now(), &mut |prefix| {
             runtime::random_token(prefix)
         });
         let mut statements = resolved.statements(db)?;
