@@ -21,6 +21,7 @@ pub mod json_out;
 pub mod page;
 pub mod pii;
 pub mod plan;
+pub mod privacy;
 pub mod resolve;
 pub mod source;
 pub mod text;

@@ -10,7 +10,7 @@ use crate::event::{Violation, indexed_path};
 use crate::ingest::IpPolicy;
 
 /// What an operator sets when creating a source.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SourceSpec {
     pub name: String,
     /// Origins (`https://shop.example`) allowed to send from a browser; `*` for any.
@@ -19,9 +19,11 @@ pub struct SourceSpec {
 }
 
 /// Per-source settings, stored as JSON.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Settings {
     pub ip: IpPolicy,
+    /// Consent enforcement, PII policy and tracking plan (see `privacy`).
+    pub privacy: crate::privacy::Rules,
     /// The traits `GET /v1/profile` may show to pages of this source
     /// (personalization); none by default.
     pub profile_traits: Vec<String>,
@@ -40,6 +42,8 @@ impl Settings {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default(),
+            // Stored settings were validated when written; anything else is ignored.
+            privacy: v.as_object().and_then(|m| crate::privacy::Rules::from_settings(m).ok()).unwrap_or_default(),
         }
     }
 
@@ -49,7 +53,11 @@ impl Settings {
             IpPolicy::Truncate => "truncate",
             IpPolicy::Drop => "drop",
         };
-        json!({ "ip": ip, "profileTraits": self.profile_traits })
+        let mut out = json!({ "ip": ip, "profileTraits": self.profile_traits });
+        if let Some(m) = out.as_object_mut() {
+            self.privacy.write_settings(m);
+        }
+        out
     }
 }
 
@@ -99,6 +107,10 @@ pub fn parse_spec(v: &Value) -> Result<SourceSpec, Vec<Violation>> {
     match obj.get("settings") {
         None | Some(Value::Null) => {}
         Some(Value::Object(s)) => {
+            match crate::privacy::Rules::from_settings(s) {
+                Ok(rules) => settings.privacy = rules,
+                Err(vs) => violations.extend(vs),
+            }
             for (k, val) in s {
                 match (k.as_str(), val.as_str().and_then(IpPolicy::parse)) {
                     ("ip", Some(p)) => settings.ip = p,
@@ -120,6 +132,7 @@ pub fn parse_spec(v: &Value) -> Result<SourceSpec, Vec<Violation>> {
                             "profileTraits must be an array of trait names (1 to 200 characters)",
                         )),
                     },
+                    ("consent" | "eventCategories" | "piiPolicy" | "trackingPlan", _) => {}
                     _ => violations.push(Violation::new(
                         ["settings.", k.as_str()].concat(),
                         "unknown_setting",
@@ -168,15 +181,15 @@ mod tests {
 
     #[test]
     fn source_specs() {
-        expect![[r#"Shop ["*"] {"ip":"truncate","profileTraits":[]}"#]].assert_eq(&check(r#"{"name": " Shop "}"#));
-        expect![[r#"App ["https://a.example", "http://localhost:3000"] {"ip":"keep","profileTraits":[]}"#]].assert_eq(&check(
+        expect![[r#"Shop ["*"] {"consent":"enforce","eventCategories":{},"ip":"truncate","piiPolicy":null,"profileTraits":[],"trackingPlan":null}"#]].assert_eq(&check(r#"{"name": " Shop "}"#));
+        expect![[r#"App ["https://a.example", "http://localhost:3000"] {"consent":"enforce","eventCategories":{},"ip":"keep","piiPolicy":null,"profileTraits":[],"trackingPlan":null}"#]].assert_eq(&check(
             r#"{"name": "App", "allowedOrigins": ["https://a.example", "http://localhost:3000"], "settings": {"ip": "keep"}}"#,
         ));
         expect!["name required; allowedOrigins[0] invalid_origin; allowedOrigins[1] invalid_origin; settings.ip invalid; settings.x unknown_setting"]
             .assert_eq(&check(
                 r#"{"allowedOrigins": ["https://a.example/path", "ftp://x"], "settings": {"ip": "all", "x": 1}}"#,
             ));
-        expect![[r#"Shop ["*"] {"ip":"truncate","profileTraits":["name","plan"]}"#]]
+        expect![[r#"Shop ["*"] {"consent":"enforce","eventCategories":{},"ip":"truncate","piiPolicy":null,"profileTraits":["name","plan"],"trackingPlan":null}"#]]
             .assert_eq(&check(r#"{"name": "Shop", "settings": {"profileTraits": ["name", "plan"]}}"#));
         expect!["settings.profileTraits invalid"]
             .assert_eq(&check(r#"{"name": "Shop", "settings": {"profileTraits": ["name", 3, ""]}}"#));

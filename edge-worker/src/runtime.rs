@@ -52,3 +52,16 @@ pub fn identity_settings(
         crate::error::AppError::Internal(["CAIRN_IDENTITY is invalid: ", &e].concat())
     })
 }
+
+/// The workspace's secret for hashing personal data (`PII_SALT`), needed by
+/// sources whose PII policy hashes. Missing, it is an operator error.
+pub fn pii_salt(env: &worker::Env) -> crate::error::AppResult<Vec<u8>> {
+    let salt = env.secret("PII_SALT").map(|s| s.to_string()).or_else(|_| env.var("PII_SALT").map(|v| v.to_string()));
+    match salt {
+        Ok(s) if !s.is_empty() => Ok(s.into_bytes()),
+        _ => {
+            worker::console_error!("PII_SALT is not set; sources with a PII policy cannot hash");
+            Err(crate::error::AppError::Internal("PII_SALT is not set".into()))
+        }
+    }
+}

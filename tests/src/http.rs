@@ -44,3 +44,14 @@ pub fn post(url: &str, headers: &[(&str, &str)], body: &str) -> Result<Reply> {
     }
     reply(req.send(body))
 }
+
+/// `PUT` of a raw body with the admin token.
+pub fn admin_put(url: &str, body: &str) -> Result<Reply> {
+    reply(
+        agent()
+            .put(url)
+            .header("authorization", &format!("Bearer {DEV_ADMIN_TOKEN}"))
+            .header("content-type", "application/json")
+            .send(body),
+    )
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_tests::browser::Browser;
-use cairn_tests::http::{admin_get, get, post};
+use cairn_tests::http::{admin_get, admin_put, get, post};
 use cairn_tests::worker::Worker;
 use cairn_tests::{DEMO_WRITE_KEY, Result, wait_for};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -60,6 +60,7 @@ const TESTS: &[(&str, Test)] = tests![
     profile_snapshots_serve_personalization_at_the_edge,
     console_finds_a_profile_and_undoes_a_merge,
     identity_settings_come_from_the_workspace_configuration,
+    consent_pii_and_tracking_plans_apply_at_ingest,
 ];
 
 /// The shop's "Add to cart" button of a product card or page.
@@ -1233,4 +1234,117 @@ fn identity_settings_come_from_the_workspace_configuration(_shared: &Worker) -> 
     )?;
     let r = admin_get(&w.url("/admin/profiles/lookup?type=anonymous_id&value=a3"))?;
     check(r.status == 404, || format!("a3 was over the limit: {} {}", r.status, r.body))
+}
+
+fn consent_pii_and_tracking_plans_apply_at_ingest(w: &Worker) -> Result<()> {
+    let source = create_source(
+        w,
+        json!({"name": unique_id("private"), "settings": {"eventCategories": {"Order Completed": "necessary"}}}),
+    )?;
+    let (id, key) = (source["id"].as_str().unwrap_or_default(), source["writeKey"].as_str().unwrap_or_default());
+    let policy = json!({"classes": {"email": "hash", "payment_card": "block"}, "paths": {"properties.note": "redact"}});
+    let r = admin_put(&w.url(&format!("/admin/sources/{id}/pii-policy")), &policy.to_string())?;
+    check(r.status == 200 && r.body["piiPolicy"]["classes"]["email"] == "hash", || {
+        format!("policy: {} {}", r.status, r.body)
+    })?;
+    let plan = json!({"mode": "omit_properties", "events": [
+        {"name": "Signed Up", "properties": {"email": {"type": "string"}, "note": {}, "plan": {"type": "string", "required": true}}},
+        {"name": "Order Completed", "properties": {"total": {"type": "number"}}},
+        {"name": "Viewed", "properties": {}}
+    ]});
+    let r = admin_put(&w.url(&format!("/admin/sources/{id}/tracking-plan")), &plan.to_string())?;
+    check(r.status == 200 && r.body["trackingPlan"]["mode"] == "omit_properties", || {
+        format!("plan: {} {}", r.status, r.body)
+    })?;
+
+    let user = unique_id("private");
+    let prefs = |analytics: bool, marketing: bool| json!({"consent": {"categoryPreferences": {"necessary": true, "analytics": analytics, "marketing": marketing}}});
+    let m = |n: u32, event: &str, properties: Value, context: Value| {
+        json!({"type": "track", "userId": user, "event": event, "properties": properties, "context": context,
+               "messageId": format!("{user}-{n}"), "timestamp": format!("2026-07-01T10:00:0{n}Z")})
+    };
+    let batch = json!({"writeKey": key, "batch": [
+        m(1, "Signed Up", json!({"email": "Ada@Example.com", "note": "call me", "plan": "pro", "coupon": "X"}), prefs(true, false)),
+        m(2, "Viewed", json!({}), prefs(false, false)),
+        m(3, "Order Completed", json!({"total": 30, "card": "4111 1111 1111 1111"}), prefs(false, false)),
+        m(4, "Order Completed", json!({"total": 30}), prefs(false, true)),
+    ]});
+    let r = post(&w.url("/v1/batch"), &[JSON_CT], &batch.to_string())?;
+    check(
+        r.status == 200
+            && r.body["dropped"]
+                == json!([
+                    {"index": 1, "messageId": format!("{user}-2"), "reason": "consent"},
+                    {"index": 2, "messageId": format!("{user}-3"), "reason": "pii_blocked"},
+                ]),
+        || format!("answer: {} {}", r.status, r.body),
+    )?;
+    let stored = events(w, &format!("userId={user}"))?;
+    let ids: Vec<&str> = stored.iter().rev().filter_map(|e| e["messageId"].as_str()).collect();
+    check(ids == [format!("{user}-1"), format!("{user}-4")], || format!("stored: {ids:?}"))?;
+    let signed_up = &stored[1]["properties"];
+    check(
+        signed_up["note"] == "[redacted]"
+            && signed_up["plan"] == "pro"
+            && signed_up.get("coupon").is_none()
+            && signed_up["email"].as_str().is_some_and(|e| e.len() == 64 && !e.contains('@')),
+        || format!("hashed, redacted and unplanned-property-free: {signed_up}"),
+    )?;
+    check(!stored.iter().any(|e| e.to_string().contains("4111")), || "the card never reached storage".into())?;
+
+    // What was found, per field and per event.
+    let r = admin_get(&w.url(&format!("/admin/sources/{id}/pii-policy")))?;
+    let found: Vec<String> = r.body["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            format!(
+                "{} {} {} {}",
+                f["path"].as_str().unwrap_or(""),
+                f["class"].as_str().unwrap_or(""),
+                f["action"].as_str().unwrap_or(""),
+                f["count"]
+            )
+        })
+        .collect();
+    check(
+        found
+            == [
+                "properties.card payment_card block 1",
+                "properties.email email hash 1",
+                "properties.note path_rule redact 1",
+            ],
+        || format!("findings: {found:?}"),
+    )?;
+    let r = admin_get(&w.url(&format!("/admin/sources/{id}/tracking-plan")))?;
+    let v = &r.body["violations"];
+    check(
+        v["Signed Up"]["total"] == 1
+            && v["Signed Up"]["violations"][0]["path"] == "properties.coupon"
+            && v["Order Completed"]["violations"][0]["code"] == "unplanned_property",
+        || format!("violations: {v}"),
+    )?;
+
+    // Proof of consent: the profile keeps each change, with its event.
+    let profile = profile_of(w, "user_id", &user)?;
+    let history = &profile["consentHistory"];
+    check(
+        history.as_array().map(Vec::len) == Some(2)
+            && history[0]["messageId"] == format!("{user}-4")
+            && history[0]["categoryPreferences"]["marketing"] == true
+            && history[1]["messageId"] == format!("{user}-1")
+            && history[1]["sourceId"] == id,
+        || format!("consent history: {history}"),
+    )?;
+
+    // Bad settings are named; unknown sources are 404.
+    let r = admin_put(&w.url(&format!("/admin/sources/{id}/tracking-plan")), r#"{"mode": "sometimes"}"#)?;
+    check(r.status == 400 && r.body["violations"][0]["path"] == "settings.trackingPlan.mode", || {
+        format!("bad plan: {} {}", r.status, r.body)
+    })?;
+    let r = admin_get(&w.url("/admin/sources/src_nope/pii-policy"))?;
+    check(r.status == 404 && r.body["error"] == "source_not_found", || {
+        format!("unknown source: {} {}", r.status, r.body)
+    })
 }

@@ -157,6 +157,65 @@ pub async fn undo_merge(req: Request, env: &Env, ctx: &Context, id: &str) -> App
     }
 }
 
+/// Which part of a source's privacy settings an endpoint reads and writes.
+#[derive(Clone, Copy)]
+pub enum PrivacyPart {
+    TrackingPlan,
+    PiiPolicy,
+}
+
+impl PrivacyPart {
+    fn key(self) -> &'static str {
+        match self {
+            PrivacyPart::TrackingPlan => "trackingPlan",
+            PrivacyPart::PiiPolicy => "piiPolicy",
+        }
+    }
+}
+
+async fn source_or_404(db: &D1Database, id: &str) -> AppResult<Source> {
+    store::sources::by_id(db, id).await?.ok_or_else(|| AppError::client(404, "source_not_found", "no such source"))
+}
+
+/// `GET /admin/sources/{id}/tracking-plan` (the plan and its violations by
+/// event) and `GET /admin/sources/{id}/pii-policy` (the policy and which
+/// fields carry which personal data).
+pub async fn get_privacy(req: Request, env: &Env, id: &str, part: PrivacyPart) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let db = env.d1("DB")?;
+    let source = source_or_404(&db, id).await?;
+    let rules = &source.settings.privacy;
+    let body = match part {
+        PrivacyPart::TrackingPlan => json!({
+            "trackingPlan": rules.plan.as_ref().map(cairn_core::plan::Plan::to_json),
+            "violations": store::privacy::violations(&db, id).await?,
+        }),
+        PrivacyPart::PiiPolicy => json!({
+            "piiPolicy": rules.pii.as_ref().map(cairn_core::pii::Policy::to_json),
+            "findings": store::privacy::findings(&db, id).await?,
+        }),
+    };
+    Ok(json_response(200, &body))
+}
+
+/// `PUT /admin/sources/{id}/tracking-plan` and `.../pii-policy`: the body
+/// is the plan or policy (`null` removes it); every problem is reported.
+pub async fn put_privacy(mut req: Request, env: &Env, id: &str, part: PrivacyPart) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let bytes = req.bytes().await?;
+    let value = cairn_core::json::parse(&bytes)
+        .map_err(|e| AppError::bad_request("invalid_json", ["the body is not valid JSON: ", &e.message].concat()))?;
+    let db = env.d1("DB")?;
+    let mut source = source_or_404(&db, id).await?;
+    let mut settings = serde_json::Map::new();
+    source.settings.privacy.write_settings(&mut settings);
+    settings.insert(part.key().into(), value);
+    source.settings.privacy = cairn_core::privacy::Rules::from_settings(&settings)
+        .map_err(|v| AppError::invalid("invalid_settings", "the settings are not valid; see violations", v))?;
+    store::sources::update_settings(&db, id, &source.settings).await?;
+    get_privacy(req, env, id, part).await
+}
+
 /// `GET /admin/sources`
 pub async fn list_sources(req: Request, env: &Env) -> AppResult<Response> {
     authorize(&req, env)?;

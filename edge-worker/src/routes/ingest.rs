@@ -4,7 +4,7 @@ use cairn_core::event::Received;
 use cairn_core::ingest::{self, Call, Enrichment, RequestError};
 use cairn_core::resolve::Rules;
 use cairn_core::source::origin_allowed;
-use cairn_core::{Message, auth, identity};
+use cairn_core::{Message, auth, identity, privacy};
 use serde_json::{Map, Value, json};
 use worker::{Context, D1Database, Env, Request, Response};
 
@@ -50,12 +50,16 @@ async fn accept(req: &mut Request, env: &Env, ctx: &Context, call: Call, origin:
     for m in &mut parsed.accepted {
         ingest::enrich(m, &enrichment);
     }
+    let screened = screen(env, &source, parsed.accepted, &parsed.rejected)?;
     let (config, rules) = runtime::identity_settings(env)?;
-    let changed = store_resolved(&db, &source.id, &parsed.accepted, &config, &rules).await?;
+    let changed = store_resolved(&db, &source.id, &screened, &config, &rules).await?;
     if !changed.is_empty() {
         ctx.wait_until(snapshot::changed(env.clone(), changed));
     }
     let mut body = json!({"success": true});
+    if !screened.dropped.is_empty() {
+        body["dropped"] = Value::from(screened.dropped);
+    }
     if !parsed.rejected.is_empty() {
         body["rejected"] = parsed
             .rejected
@@ -64,6 +68,49 @@ async fn accept(req: &mut Request, env: &Env, ctx: &Context, call: Call, origin:
             .collect();
     }
     Ok(json_response(200, &body))
+}
+
+/// The messages the privacy stage kept, with their consent categories, what
+/// it counted and what it dropped (for the answer).
+struct Screened {
+    kept: Vec<Message>,
+    categories: Vec<Option<String>>,
+    counts: store::privacy::Counts,
+    dropped: Vec<Value>,
+}
+
+/// Runs the source's privacy rules over each message (consent, PII policy,
+/// tracking plan: see `cairn_core::privacy`).
+fn screen(env: &Env, source: &Source, accepted: Vec<Message>, rejected: &[ingest::Rejected]) -> AppResult<Screened> {
+    let rules = &source.settings.privacy;
+    let salt = if rules.pii.is_some() { runtime::pii_salt(env)? } else { Vec::new() };
+    let mut out =
+        Screened { kept: Vec::new(), categories: Vec::new(), counts: Default::default(), dropped: Vec::new() };
+    // Positions in the request: the rejected ones are not among `accepted`.
+    let mut index = 0;
+    for mut m in accepted {
+        while rejected.iter().any(|r| r.index == index) {
+            index += 1;
+        }
+        let verdict = privacy::check(&mut m, rules, &salt);
+        for f in &verdict.findings {
+            let class = f.class.map_or("path_rule", |c| c.as_str()).to_owned();
+            *out.counts.findings.entry((f.path.clone(), class, f.action.as_str().to_owned())).or_default() += 1;
+        }
+        let name = m.event.clone().unwrap_or_else(|| ["(", m.kind.as_str(), ")"].concat());
+        for v in &verdict.violations {
+            *out.counts.violations.entry((name.clone(), v.code.to_owned(), v.path.clone())).or_default() += 1;
+        }
+        match verdict.dropped {
+            Some(why) => out.dropped.push(privacy::dropped_json(index, &m, why)),
+            None => {
+                out.categories.push(verdict.category.map(|c| c.as_str().to_owned()));
+                out.kept.push(m);
+            }
+        }
+        index += 1;
+    }
+    Ok(out)
 }
 
 /// How often a request starts over after losing a race for the same profiles.
@@ -76,10 +123,11 @@ const MAX_ATTEMPTS: u32 = 12;
 async fn store_resolved(
     db: &D1Database,
     source_id: &str,
-    messages: &[Message],
+    screened: &Screened,
     config: &identity::Config,
     rules: &Rules,
 ) -> AppResult<Vec<String>> {
+    let messages = &screened.kept;
     let lookups = store::identity::lookups(messages, config);
     for attempt in 0..MAX_ATTEMPTS {
         let loaded = store::identity::load(db, &lookups, rules.clone()).await?;
@@ -87,7 +135,14 @@ async fn store_resolved(
             runtime::random_token(prefix)
         });
         let mut statements = resolved.statements(db)?;
-        statements.extend(store::events::insert_statements(db, source_id, messages, &resolved.profile_of)?);
+        statements.extend(store::events::insert_statements(
+            db,
+            source_id,
+            messages,
+            &resolved.profile_of,
+            &screened.categories,
+        )?);
+        statements.extend(store::privacy::statements(db, source_id, &screened.counts, runtime::now())?);
         statements.push(db.prepare(store::identity::CLEAR_GUARD));
         match db.batch(statements).await {
             Ok(_) => return Ok(resolved.changed),

@@ -48,12 +48,22 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context) -> AppResult<Respons
             Method::Post => admin::undo_merge(req, env, ctx, id).await,
             _ => Err(AppError::method_not_allowed("POST")),
         },
+        ["admin", "sources", id, "tracking-plan"] => privacy(req, env, id, admin::PrivacyPart::TrackingPlan).await,
+        ["admin", "sources", id, "pii-policy"] => privacy(req, env, id, admin::PrivacyPart::PiiPolicy).await,
         ["admin", "sources"] => match method {
             Method::Get => admin::list_sources(req, env).await,
             Method::Post => admin::create_source(req, env).await,
             _ => Err(AppError::method_not_allowed("GET, POST")),
         },
         _ => Err(AppError::not_found()),
+    }
+}
+
+async fn privacy(req: Request, env: &Env, id: &str, part: admin::PrivacyPart) -> AppResult<Response> {
+    match req.method() {
+        Method::Get => admin::get_privacy(req, env, id, part).await,
+        Method::Put => admin::put_privacy(req, env, id, part).await,
+        _ => Err(AppError::method_not_allowed("GET, PUT")),
     }
 }
 

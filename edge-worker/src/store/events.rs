@@ -13,10 +13,10 @@ use super::{int, text};
 /// out of the way. Chunks stay well under D1's 2 MB per value.
 const MAX_CHUNK_BYTES: usize = 1_000_000;
 
-const INSERT: &str = "INSERT INTO events (source_id, message_id, type, event, user_id, anonymous_id, timestamp, received_at, payload, profile_id) \
+const INSERT: &str = "INSERT INTO events (source_id, message_id, type, event, user_id, anonymous_id, timestamp, received_at, payload, profile_id, category) \
      SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
             json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
-            json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]') \
+            json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), json_extract(value, '$[9]') \
      FROM json_each(?2) WHERE true \
      ON CONFLICT (source_id, message_id) DO NOTHING";
 
@@ -29,10 +29,14 @@ pub fn insert_statements(
     source_id: &str,
     messages: &[Message],
     profiles: &[Option<String>],
+    categories: &[Option<String>],
 ) -> Result<Vec<D1PreparedStatement>> {
     let mut statements = Vec::new();
     let mut chunk = String::from("[");
-    for (m, profile) in messages.iter().zip(profiles.iter().chain(std::iter::repeat(&None))) {
+    let none = std::iter::repeat(&None);
+    for ((m, profile), category) in
+        messages.iter().zip(profiles.iter().chain(none.clone())).zip(categories.iter().chain(none))
+    {
         let row = (
             &m.message_id,
             m.kind.as_str(),
@@ -43,6 +47,7 @@ pub fn insert_statements(
             m.received_at,
             m,
             profile,
+            category,
         );
         if chunk.len() > 1 {
             chunk.push(',');

@@ -29,6 +29,14 @@ const OWNERS: &str = "WITH wanted AS (SELECT json_extract(value, '$[0]') AS type
 pub struct Loaded {
     pub graph: Graph,
     pub versions: BTreeMap<ProfileId, i64>,
+    /// The latest recorded consent (`categoryPreferences` as JSON text) per profile.
+    pub consent: BTreeMap<ProfileId, String>,
+}
+
+#[derive(Deserialize)]
+struct ConsentRow {
+    profile_id: String,
+    categories: String,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +74,12 @@ pub async fn load(db: &D1Database, ids: &[Identifier], rules: Rules) -> Result<L
             .bind(&[text(&wanted)])?,
             db.prepare([OWNERS, "SELECT t.profile_id, t.key, t.kind, t.value, t.at FROM owners o JOIN profile_traits t ON t.profile_id = o.id"].concat())
                 .bind(&[text(&wanted)])?,
+            db.prepare(
+                [OWNERS, "SELECT c.profile_id, c.categories FROM owners o JOIN consent_changes c ON c.profile_id = o.id \
+                  WHERE c.at = (SELECT max(at) FROM consent_changes WHERE profile_id = o.id)"]
+                .concat(),
+            )
+            .bind(&[text(&wanted)])?,
         ])
         .await?;
     let mut profiles: BTreeMap<ProfileId, Profile> = BTreeMap::new();
@@ -86,12 +100,20 @@ pub async fn load(db: &D1Database, ids: &[Identifier], rules: Rules) -> Result<L
             t.set = Some(stamped);
         }
     }
+    let consent = results
+        .next()
+        .map(|r| r.results::<ConsentRow>())
+        .transpose()?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.profile_id, c.categories))
+        .collect();
     let mut graph = Graph::new(rules);
     for (id, mut p) in profiles {
         p.identifiers.sort();
         graph.insert(id, p);
     }
-    Ok(Loaded { graph, versions })
+    Ok(Loaded { graph, versions, consent })
 }
 
 /// The outcome of running a request's messages through the graph.
@@ -145,6 +167,8 @@ pub fn resolve(
     let mut redirect: BTreeMap<ProfileId, ProfileId> = BTreeMap::new();
     let mut merges: Vec<MergeRow> = Vec::new();
     let mut groups: Vec<(ProfileId, String, String, Millis)> = Vec::new();
+    let mut consent_latest = std::mem::take(&mut loaded.consent);
+    let mut consent_rows: Vec<(ProfileId, String, Millis, String)> = Vec::new();
     for m in messages {
         let mut make = || new_id("prf_");
         let Some(applied) = graph.apply_message(m, config, &mut make) else {
@@ -180,6 +204,14 @@ pub fn resolve(
             }
         }
         assigned.insert(applied.profile.clone());
+        // Proof of consent: each change of a person's preferences, with its event.
+        if let Some(prefs) = m.context.get("consent").and_then(|c| c.get("categoryPreferences")) {
+            let text = prefs.to_string();
+            if consent_latest.get(&applied.profile) != Some(&text) {
+                consent_latest.insert(applied.profile.clone(), text.clone());
+                consent_rows.push((applied.profile.clone(), text, m.timestamp, m.message_id.clone()));
+            }
+        }
         if let (Kind::Group, Some(group)) = (m.kind, &m.group_id) {
             groups.push((
                 applied.profile.clone(),
@@ -235,7 +267,7 @@ pub fn resolve(
     if !moved.is_empty() {
         let moved = Value::from(moved).to_string();
         statements.push((MERGE_PROFILES, vec![Param::Text(moved.clone()), Param::Int(now)]));
-        for sql in [MOVE_IDENTIFIERS, MOVE_EVENTS, DROP_TRAITS, MOVE_GROUPS, DROP_GROUPS] {
+        for sql in [MOVE_IDENTIFIERS, MOVE_EVENTS, DROP_TRAITS, MOVE_GROUPS, DROP_GROUPS, MOVE_CONSENT] {
             statements.push((sql, vec![Param::Text(moved.clone())]));
         }
     }
@@ -262,6 +294,10 @@ pub fn resolve(
     if !groups.is_empty() {
         let rows: Vec<Value> = groups.iter().map(|(p, g, traits, at)| json!([survivor(p), g, traits, at])).collect();
         statements.push((UPSERT_GROUPS, vec![json_param(rows)]));
+    }
+    if !consent_rows.is_empty() {
+        let rows: Vec<Value> = consent_rows.iter().map(|(p, c, at, id)| json!([survivor(p), c, at, id])).collect();
+        statements.push((INSERT_CONSENT, vec![json_param(rows), Param::Text(source_id.into())]));
     }
     // 7. The merge audit.
     if !merges.is_empty() {
@@ -380,6 +416,12 @@ pub const UPSERT_GROUPS: &str = "INSERT INTO profile_groups (profile_id, group_i
      FROM json_each(?1) WHERE true \
      ON CONFLICT (profile_id, group_id) DO UPDATE SET traits = excluded.traits, at = excluded.at \
      WHERE excluded.at >= profile_groups.at";
+const MOVE_CONSENT: &str = "UPDATE OR IGNORE consent_changes SET profile_id = (SELECT json_extract(j.value, '$[1]') \
+     FROM json_each(?1) j WHERE json_extract(j.value, '$[0]') = consent_changes.profile_id) \
+     WHERE profile_id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))";
+const INSERT_CONSENT: &str = "INSERT OR IGNORE INTO consent_changes (profile_id, categories, at, source_id, message_id) \
+     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2, \
+            json_extract(value, '$[3]') FROM json_each(?1)";
 const INSERT_IDENTIFIERS: &str = "INSERT INTO identifiers (type, value, profile_id, first_seen) \
      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2 FROM json_each(?1)";
 pub const UPSERT_TRAITS: &str = "INSERT INTO profile_traits (profile_id, key, kind, value, at) \

@@ -128,6 +128,7 @@ pub async fn undo(
     }
     let moved_ids: Vec<Identifier> = moved.into_iter().collect();
     let moved_events: Vec<Value> = back.iter().map(|(s, m, _)| json!([s, m])).collect();
+    let moved_events_json = Value::from(moved_events).to_string();
     let from = text(&merge.from_profile);
     let statements = vec![
         db.prepare(GUARD).bind(&[text(&json!([[live, version]]).to_string())])?,
@@ -144,7 +145,12 @@ pub async fn undo(
             "UPDATE events SET profile_id = ?1 WHERE profile_id = ?2 AND (source_id, message_id) IN \
              (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?3))",
         )
-        .bind(&[from.clone(), text(&live), text(&Value::from(moved_events).to_string())])?,
+        .bind(&[from.clone(), text(&live), text(&moved_events_json)])?,
+        db.prepare(
+            "UPDATE OR IGNORE consent_changes SET profile_id = ?1 WHERE profile_id = ?2 AND message_id IN \
+             (SELECT json_extract(value, '$[1]') FROM json_each(?3))",
+        )
+        .bind(&[from.clone(), text(&live), text(&moved_events_json)])?,
         db.prepare("DELETE FROM profile_traits WHERE profile_id IN (?1, ?2)").bind(&[text(&live), from])?,
         db.prepare(UPSERT_TRAITS).bind(&[text(&Value::from(rows).to_string())])?,
         db.prepare("DELETE FROM profile_groups WHERE profile_id IN (?1, ?2)")

@@ -3,6 +3,7 @@
 pub mod events;
 pub mod identity;
 pub mod merges;
+pub mod privacy;
 pub mod profiles;
 pub mod sources;
 

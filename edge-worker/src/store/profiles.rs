@@ -95,8 +95,10 @@ struct GroupRow {
 }
 #[derive(Deserialize)]
 struct ConsentRow {
-    prefs: Option<String>,
-    timestamp: i64,
+    categories: String,
+    at: i64,
+    source_id: String,
+    message_id: String,
 }
 
 fn time(ms: i64) -> String {
@@ -130,8 +132,7 @@ pub async fn get(db: &D1Database, id: &str) -> Result<Option<Value>> {
             db.prepare("SELECT count(*) AS n, min(timestamp) AS first, max(timestamp) AS last FROM events WHERE profile_id = ?1")
                 .bind(&p)?,
             db.prepare(
-                "SELECT json_extract(payload, '$.context.consent.categoryPreferences') AS prefs, timestamp FROM events \
-                 WHERE profile_id = ?1 AND prefs IS NOT NULL ORDER BY timestamp DESC LIMIT 1",
+                "SELECT categories, at, source_id, message_id FROM consent_changes WHERE profile_id = ?1 ORDER BY at DESC LIMIT 100",
             )
             .bind(&p)?,
             db.prepare("SELECT group_id, traits, at FROM profile_groups WHERE profile_id = ?1 ORDER BY group_id").bind(&p)?,
@@ -165,10 +166,15 @@ pub async fn get(db: &D1Database, id: &str) -> Result<Option<Value>> {
         })
         .collect();
     let stats = next()?.results::<Stats>()?.into_iter().next().unwrap_or(Stats { n: 0, first: None, last: None });
-    let consent = next()?.results::<ConsentRow>()?.into_iter().next().and_then(|c| {
-        let prefs: Value = serde_json::from_str(c.prefs.as_deref()?).ok()?;
-        Some(json!({"categoryPreferences": prefs, "at": time(c.timestamp)}))
-    });
+    let consent_history: Vec<Value> = next()?
+        .results::<ConsentRow>()?
+        .into_iter()
+        .map(|c| {
+            let prefs: Value = serde_json::from_str(&c.categories).unwrap_or(Value::Null);
+            json!({"categoryPreferences": prefs, "at": time(c.at), "sourceId": c.source_id, "messageId": c.message_id})
+        })
+        .collect();
+    let consent = consent_history.first().cloned();
     let groups: Vec<Value> = next()?
         .results::<GroupRow>()?
         .into_iter()
@@ -183,6 +189,7 @@ pub async fn get(db: &D1Database, id: &str) -> Result<Option<Value>> {
         "traits": Value::Object(graph::trait_values(&traits)),
         "groups": groups,
         "consent": consent,
+        "consentHistory": consent_history,
         "merges": merges,
         "eventCount": stats.n,
         "firstSeen": stats.first.map(time),

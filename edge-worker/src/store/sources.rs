@@ -118,3 +118,19 @@ pub async fn any_allows_origin(db: &D1Database, origin: &str) -> Result<bool> {
                WHERE o.value = '*' OR lower(o.value) = lower(?1) LIMIT 1";
     Ok(db.prepare(sql).bind(&[text(origin)])?.first::<Value>(None).await?.is_some())
 }
+
+pub async fn by_id(db: &D1Database, id: &str) -> Result<Option<Source>> {
+    let sql = ["SELECT ", COLUMNS, " FROM sources WHERE id = ?1"].concat();
+    Ok(db.prepare(sql).bind(&[text(id)])?.first::<Row>(None).await?.map(Source::from))
+}
+
+/// Stores a source's settings; this isolate forgets its cached copies at once
+/// (others within `CACHE_MILLIS`).
+pub async fn update_settings(db: &D1Database, id: &str, settings: &Settings) -> Result<()> {
+    db.prepare("UPDATE sources SET settings = ?2 WHERE id = ?1")
+        .bind(&[text(id), text(&settings.to_json().to_string())])?
+        .run()
+        .await?;
+    CACHE.with(|c| c.borrow_mut().clear());
+    Ok(())
+}
