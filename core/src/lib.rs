@@ -22,6 +22,7 @@ pub mod page;
 pub mod pii;
 pub mod plan;
 pub mod privacy;
+pub mod regulation;
 pub mod resolve;
 pub mod source;
 pub mod text;

@@ -56,12 +56,14 @@ pub fn identity_settings(
 /// The workspace's secret for hashing personal data (`PII_SALT`), needed by
 /// sources whose PII policy hashes. Missing, it is an operator error.
 pub fn pii_salt(env: &worker::Env) -> crate::error::AppResult<Vec<u8>> {
+    pii_salt_if_set(env).ok_or_else(|| {
+        worker::console_error!("PII_SALT is not set; hashing personal data and suppression need it");
+        crate::error::AppError::Internal("PII_SALT is not set".into())
+    })
+}
+
+/// `PII_SALT` when it is set (without it nothing can have been suppressed).
+pub fn pii_salt_if_set(env: &worker::Env) -> Option<Vec<u8>> {
     let salt = env.secret("PII_SALT").map(|s| s.to_string()).or_else(|_| env.var("PII_SALT").map(|v| v.to_string()));
-    match salt {
-        Ok(s) if !s.is_empty() => Ok(s.into_bytes()),
-        _ => {
-            worker::console_error!("PII_SALT is not set; sources with a PII policy cannot hash");
-            Err(crate::error::AppError::Internal("PII_SALT is not set".into()))
-        }
-    }
+    salt.ok().filter(|s| !s.is_empty()).map(String::into_bytes)
 }

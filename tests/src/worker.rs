@@ -125,6 +125,21 @@ impl Worker {
         format!("{}{path}", self.base_url)
     }
 
+    /// Runs SQL on this worker's local D1 while it runs (`wrangler d1 execute
+    /// --local --json`): the rows of the last statement.
+    pub fn query(&self, sql: &str) -> Result<serde_json::Value> {
+        let out = wrangler()
+            .args(["d1", "execute", "DB", "--local", "--json", "--command", sql, "--persist-to"])
+            .arg(&self.state)
+            .output()
+            .map_err(|e| format!("cannot run wrangler: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("wrangler d1 execute failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("wrangler's JSON: {e}"))?;
+        Ok(v.as_array().and_then(|a| a.last()).map(|r| r["results"].clone()).unwrap_or_default())
+    }
+
     /// The last lines wrangler printed, for failure messages.
     pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();

@@ -61,6 +61,7 @@ const TESTS: &[(&str, Test)] = tests![
     console_finds_a_profile_and_undoes_a_merge,
     identity_settings_come_from_the_workspace_configuration,
     consent_pii_and_tracking_plans_apply_at_ingest,
+    regulations_delete_suppress_and_export_a_person,
 ];
 
 /// The shop's "Add to cart" button of a product card or page.
@@ -1347,4 +1348,90 @@ fn consent_pii_and_tracking_plans_apply_at_ingest(w: &Worker) -> Result<()> {
     check(r.status == 404 && r.body["error"] == "source_not_found", || {
         format!("unknown source: {} {}", r.status, r.body)
     })
+}
+
+fn regulations_delete_suppress_and_export_a_person(w: &Worker) -> Result<()> {
+    let who = unique_id("reg");
+    let email = format!("{who}@example.com");
+    let (laptop, phone) = (format!("{who}-laptop"), format!("{who}-phone"));
+    let batch = json!({"batch": [
+        {"type": "identify", "anonymousId": laptop, "traits": {"email": email, "name": "Reg"}},
+        {"type": "track", "anonymousId": phone, "event": "Viewed"},
+        {"type": "identify", "anonymousId": phone, "traits": {"email": email}},
+    ]});
+    post_until_accepted(w, &batch.to_string())?;
+    let edge = |anon: &str| get(&w.url(&format!("/v1/profile?writeKey={DEMO_WRITE_KEY}&anonymousId={anon}")), &[]);
+    wait_for("the KV snapshot", Duration::from_secs(15), || {
+        edge(&phone).ok().filter(|r| r.body["profile"]["traits"]["name"] == "Reg")
+    })?;
+    let regulate = |kind: &str, ids: Value| {
+        post(
+            &w.url("/admin/regulations"),
+            &[ADMIN_AUTH, JSON_CT],
+            &json!({"type": kind, "subjectType": "email", "subjectIds": ids}).to_string(),
+        )
+    };
+
+    // Access: everything about the person merged from two devices.
+    let r = regulate("ACCESS", json!([email.to_uppercase()]))?;
+    let data = &r.body["data"][0];
+    check(
+        r.status == 201
+            && data["events"].as_array().map(Vec::len) == Some(3)
+            && data["profile"]["traits"]["name"] == "Reg"
+            && identifier_list(&data["profile"]).contains(&format!("anonymous_id={phone}")),
+        || format!("access: {} {}", r.status, r.body),
+    )?;
+
+    // Suppress with delete: nothing about the person is left anywhere.
+    let r = regulate("SUPPRESS_WITH_DELETE", json!([email]))?;
+    let receipt = &r.body["regulation"]["receipt"];
+    check(
+        r.status == 201
+            && r.body["regulation"]["status"] == "finished"
+            && receipt["deletedEvents"] == 3
+            && receipt["deletedProfiles"] == 2,
+        || format!("deletion: {} {}", r.status, r.body),
+    )?;
+    let tables = [
+        "events",
+        "identifiers",
+        "profiles",
+        "profile_traits",
+        "profile_groups",
+        "consent_changes",
+        "merges",
+        "regulations",
+        "suppressions",
+        "pii_findings",
+        "plan_violations",
+    ];
+    for table in tables {
+        let rows = w.query(&format!("SELECT * FROM {table}"))?.to_string();
+        for secret in [&email, &laptop, &phone] {
+            check(!rows.contains(secret.as_str()), || format!("{table} still holds {secret}"))?;
+        }
+    }
+    check(edge(&laptop)?.body == json!({"profile": null}), || "the KV snapshot is gone".into())?;
+    let r = admin_get(&w.url(&format!("/admin/regulations/{}", r.body["regulation"]["id"].as_str().unwrap_or(""))))?;
+    check(r.status == 200 && r.body["regulation"]["type"] == "SUPPRESS_WITH_DELETE", || format!("status: {}", r.body))?;
+
+    // New events from any of the person's identifiers are dropped...
+    let again = json!({"batch": [{"type": "track", "anonymousId": laptop, "event": "Back"}]}).to_string();
+    let r = post(&w.url("/v1/batch"), &[BASIC_DEMO, JSON_CT], &again)?;
+    check(r.body["dropped"][0]["reason"] == "suppressed", || format!("suppressed: {}", r.body))?;
+    check(events(w, &format!("anonymousId={laptop}"))?.is_empty(), || "nothing stored while suppressed".into())?;
+    // ...until the suppression is lifted.
+    let r = regulate("UNSUPPRESS", json!([email]))?;
+    check(r.status == 201 && r.body["regulation"]["receipt"]["unsuppressedIdentifiers"].as_u64() > Some(0), || {
+        format!("unsuppress: {}", r.body)
+    })?;
+    let r = post(&w.url("/v1/batch"), &[BASIC_DEMO, JSON_CT], &again)?;
+    check(r.status == 200 && r.body.get("dropped").is_none(), || format!("accepted again: {}", r.body))?;
+    check(events(w, &format!("anonymousId={laptop}"))?.len() == 1, || "stored again".into())?;
+
+    let r = post(&w.url("/admin/regulations"), &[ADMIN_AUTH, JSON_CT], r#"{"type": "FORGET"}"#)?;
+    check(r.status == 400 && r.body["error"] == "invalid_regulation", || format!("bad: {} {}", r.status, r.body))?;
+    let r = admin_get(&w.url("/admin/regulations/reg_nope"))?;
+    check(r.status == 404, || format!("unknown: {} {}", r.status, r.body))
 }

@@ -216,6 +216,71 @@ pub async fn put_privacy(mut req: Request, env: &Env, id: &str, part: PrivacyPar
     get_privacy(req, env, id, part).await
 }
 
+/// `POST /admin/regulations` `{"type", "subjectType", "subjectIds"}`: runs a
+/// deletion, suppression or access request for the people the ids belong to
+/// (all their profiles, identifiers and events), records it with a receipt
+/// that holds no personal data, and answers it (an access request with the
+/// whole export). `GET /admin/regulations/{id}` shows the record.
+pub async fn create_regulation(mut req: Request, env: &Env) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let bytes = req.bytes().await?;
+    let value = cairn_core::json::parse(&bytes)
+        .map_err(|e| AppError::bad_request("invalid_json", ["the body is not valid JSON: ", &e.message].concat()))?;
+    let (config, _) = runtime::identity_settings(env)?;
+    let request = cairn_core::regulation::parse(&value, &config)
+        .map_err(|v| AppError::invalid("invalid_regulation", "the regulation is not valid; see violations", v))?;
+    let db = env.d1("DB")?;
+    let id = runtime::random_token("reg_");
+    let now = runtime::now();
+    let people = store::regulations::people(&db, &request.subjects).await?;
+    let kind = request.kind;
+    let mut receipt = json!({"people": people.len()});
+    let mut export = Vec::new();
+    if kind == cairn_core::regulation::Kind::Access {
+        for p in &people {
+            export.push(store::regulations::access(&db, p, &request.subjects).await?);
+        }
+    }
+    if kind.suppresses() || kind == cairn_core::regulation::Kind::Unsuppress {
+        let salt = runtime::pii_salt(env)?;
+        let all = people.iter().flat_map(|p| &p.identifiers).chain(&request.subjects);
+        let hashes = store::regulations::hashes(&salt, all);
+        if kind.suppresses() {
+            store::regulations::suppress(&db, &id, &hashes, now).await?;
+            receipt["suppressedIdentifiers"] = json!(hashes.len());
+        } else {
+            receipt["unsuppressedIdentifiers"] = json!(store::regulations::unsuppress(&db, &hashes).await?);
+        }
+    }
+    if kind.deletes() {
+        let kv = env.kv(crate::snapshot::KV)?;
+        let (mut events, mut identifiers) = (0, 0);
+        for p in &people {
+            let (e, i) = store::regulations::delete(&db, &kv, p, &request.subjects).await?;
+            events += e;
+            identifiers += i;
+        }
+        receipt["deletedEvents"] = json!(events);
+        receipt["deletedIdentifiers"] = json!(identifiers);
+        receipt["deletedProfiles"] = json!(people.iter().map(|p| p.profiles.len()).sum::<usize>());
+    }
+    store::regulations::record(&db, &id, &request, &receipt, now).await?;
+    let mut body = json!({"regulation": store::regulations::get(&db, &id).await?});
+    if kind == cairn_core::regulation::Kind::Access {
+        body["data"] = json!(export);
+    }
+    Ok(json_response(201, &body))
+}
+
+/// `GET /admin/regulations/{id}`
+pub async fn get_regulation(req: Request, env: &Env, id: &str) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let r = store::regulations::get(&env.d1("DB")?, id)
+        .await?
+        .ok_or_else(|| AppError::client(404, "regulation_not_found", "no such regulation"))?;
+    Ok(json_response(200, &json!({"regulation": r})))
+}
+
 /// `GET /admin/sources`
 pub async fn list_sources(req: Request, env: &Env) -> AppResult<Response> {
     authorize(&req, env)?;

@@ -50,8 +50,10 @@ async fn accept(req: &mut Request, env: &Env, ctx: &Context, call: Call, origin:
     for m in &mut parsed.accepted {
         ingest::enrich(m, &enrichment);
     }
-    let screened = screen(env, &source, parsed.accepted, &parsed.rejected)?;
     let (config, rules) = runtime::identity_settings(env)?;
+    let suppressed = suppressed(env, &db, &parsed.accepted, &config).await?;
+    let mut screened = screen(env, &source, parsed.accepted, &parsed.rejected, &suppressed)?;
+    screened.dropped.sort_by_key(|d| d["index"].as_u64());
     let changed = store_resolved(&db, &source.id, &screened, &config, &rules).await?;
     if !changed.is_empty() {
         ctx.wait_until(snapshot::changed(env.clone(), changed));
@@ -81,16 +83,27 @@ struct Screened {
 
 /// Runs the source's privacy rules over each message (consent, PII policy,
 /// tracking plan: see `cairn_core::privacy`).
-fn screen(env: &Env, source: &Source, accepted: Vec<Message>, rejected: &[ingest::Rejected]) -> AppResult<Screened> {
+fn screen(
+    env: &Env,
+    source: &Source,
+    accepted: Vec<Message>,
+    rejected: &[ingest::Rejected],
+    suppressed: &[bool],
+) -> AppResult<Screened> {
     let rules = &source.settings.privacy;
     let salt = if rules.pii.is_some() { runtime::pii_salt(env)? } else { Vec::new() };
     let mut out =
         Screened { kept: Vec::new(), categories: Vec::new(), counts: Default::default(), dropped: Vec::new() };
     // Positions in the request: the rejected ones are not among `accepted`.
     let mut index = 0;
-    for mut m in accepted {
+    for (n, mut m) in accepted.into_iter().enumerate() {
         while rejected.iter().any(|r| r.index == index) {
             index += 1;
+        }
+        if suppressed.get(n).copied().unwrap_or(false) {
+            out.dropped.push(json!({"index": index, "messageId": m.message_id, "reason": "suppressed"}));
+            index += 1;
+            continue;
         }
         let verdict = privacy::check(&mut m, rules, &salt);
         for f in &verdict.findings {
@@ -111,6 +124,23 @@ fn screen(env: &Env, source: &Source, accepted: Vec<Message>, rejected: &[ingest
         index += 1;
     }
     Ok(out)
+}
+
+/// Which messages carry an identifier on the suppression list (a
+/// regulation asked to stop accepting that person's events). Identifiers are
+/// compared as keyed hashes; nothing is looked up before one is suppressed.
+async fn suppressed(
+    env: &Env,
+    db: &D1Database,
+    messages: &[Message],
+    config: &identity::Config,
+) -> AppResult<Vec<bool>> {
+    let Some(salt) = runtime::pii_salt_if_set(env) else { return Ok(vec![false; messages.len()]) };
+    let per_message: Vec<Vec<String>> =
+        messages.iter().map(|m| store::regulations::hashes(&salt, &cairn_core::graph::lookups(m, config))).collect();
+    let all: Vec<String> = per_message.iter().flatten().cloned().collect();
+    let hit = store::regulations::suppressed(db, &all).await?;
+    Ok(per_message.iter().map(|hs| hs.iter().any(|h| hit.contains(h))).collect())
 }
 
 /// How often a request starts over after losing a race for the same profiles.

@@ -50,6 +50,14 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context) -> AppResult<Respons
         },
         ["admin", "sources", id, "tracking-plan"] => privacy(req, env, id, admin::PrivacyPart::TrackingPlan).await,
         ["admin", "sources", id, "pii-policy"] => privacy(req, env, id, admin::PrivacyPart::PiiPolicy).await,
+        ["admin", "regulations"] => match method {
+            Method::Post => admin::create_regulation(req, env).await,
+            _ => Err(AppError::method_not_allowed("POST")),
+        },
+        ["admin", "regulations", id] => match method {
+            Method::Get => admin::get_regulation(req, env, id).await,
+            _ => Err(AppError::method_not_allowed("GET")),
+        },
         ["admin", "sources"] => match method {
             Method::Get => admin::list_sources(req, env).await,
             Method::Post => admin::create_source(req, env).await,

@@ -5,6 +5,7 @@ pub mod identity;
 pub mod merges;
 pub mod privacy;
 pub mod profiles;
+pub mod regulations;
 pub mod sources;
 
 use worker::wasm_bindgen::JsValue;
