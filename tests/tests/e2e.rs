@@ -62,6 +62,8 @@ const TESTS: &[(&str, Test)] = tests![
     identity_settings_come_from_the_workspace_configuration,
     consent_pii_and_tracking_plans_apply_at_ingest,
     regulations_delete_suppress_and_export_a_person,
+    admin_requests_are_audited,
+    production_refuses_the_demo_token_and_write_key,
 ];
 
 /// The shop's "Add to cart" button of a product card or page.
@@ -1434,4 +1436,32 @@ fn regulations_delete_suppress_and_export_a_person(w: &Worker) -> Result<()> {
     check(r.status == 400 && r.body["error"] == "invalid_regulation", || format!("bad: {} {}", r.status, r.body))?;
     let r = admin_get(&w.url("/admin/regulations/reg_nope"))?;
     check(r.status == 404, || format!("unknown: {} {}", r.status, r.body))
+}
+
+fn admin_requests_are_audited(w: &Worker) -> Result<()> {
+    let marker = unique_id("audit");
+    let r = get(&w.url(&format!("/admin/profiles/{marker}")), &[])?;
+    check(r.status == 401, || format!("without a token: {}", r.status))?;
+    let r = admin_get(&w.url(&format!("/admin/profiles/{marker}")))?;
+    check(r.status == 404, || format!("with a token: {}", r.status))?;
+    let r = admin_get(&w.url("/admin/audit?limit=1000"))?;
+    let mine: Vec<String> = r.body["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["path"].as_str().is_some_and(|p| p.contains(&marker)))
+        .map(|e| format!("{} {} {}", e["method"].as_str().unwrap_or(""), e["status"], e["authorized"]))
+        .collect();
+    check(mine == ["GET 404 true", "GET 401 false"], || format!("audit entries, newest first: {mine:?}"))
+}
+
+fn production_refuses_the_demo_token_and_write_key(_shared: &Worker) -> Result<()> {
+    let w = Worker::start_with(&[("CAIRN_ENV", "production")], &[])?;
+    let body = json!({"userId": "u", "event": "E"}).to_string();
+    let r = post(&w.url("/v1/track"), &[BASIC_DEMO, JSON_CT], &body)?;
+    check(r.status == 401 && r.body["error"] == "demo_write_key_refused", || {
+        format!("ingest: {} {}", r.status, r.body)
+    })?;
+    let r = admin_get(&w.url("/admin/sources"))?;
+    check(r.status == 503 && r.body["error"] == "admin_not_configured", || format!("admin: {} {}", r.status, r.body))
 }

@@ -10,13 +10,33 @@ use crate::error::{AppError, AppResult, json_response};
 use crate::store::sources::Source;
 use crate::{runtime, store};
 
+/// The demo values of local development; production refuses them.
+pub const DEMO_ADMIN_TOKEN: &str = "cairn_dev_admin";
+pub const DEMO_WRITE_KEY: &str = "cairn_demo_key";
+
+/// Whether the worker runs in production (`CAIRN_ENV` other than `development`).
+pub fn production(env: &Env) -> bool {
+    env.var("CAIRN_ENV").map(|v| v.to_string()).map_or(true, |v| v != "development")
+}
+
 /// Checks the bearer token against the `ADMIN_TOKEN` secret in constant time.
+/// In production the demo token is refused even when it is the secret.
 fn authorize(req: &Request, env: &Env) -> AppResult<()> {
     let expected = env
         .secret("ADMIN_TOKEN")
         .map(|s| s.to_string())
         .or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()))
         .unwrap_or_default();
+    if production(env) && expected == DEMO_ADMIN_TOKEN {
+        worker::console_error!(
+            "ADMIN_TOKEN is the demo token; set a real secret with `wrangler secret put ADMIN_TOKEN`"
+        );
+        return Err(AppError::client(
+            503,
+            "admin_not_configured",
+            "the admin API is disabled until ADMIN_TOKEN is set to a real secret",
+        ));
+    }
     let header = req.headers().get("authorization")?;
     let given = header.as_deref().and_then(auth::bearer_token).unwrap_or("");
     if expected.is_empty() || !auth::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
@@ -26,6 +46,24 @@ fn authorize(req: &Request, env: &Env) -> AppResult<()> {
         ));
     }
     Ok(())
+}
+
+/// Records an admin request in the audit log (after it was answered).
+pub async fn audit(env: &Env, method: &str, path: &str, status: u16, authorized: bool, ip: Option<String>) {
+    let Ok(db) = env.d1("DB") else { return };
+    let row = store::audit::record(&db, runtime::now(), method, path, status, authorized, ip.as_deref()).await;
+    if let Err(e) = row {
+        worker::console_error!("audit: cannot record {method} {path}: {e}");
+    }
+}
+
+/// `GET /admin/audit?limit=`: the audit log, newest first.
+pub async fn audit_log(req: Request, env: &Env) -> AppResult<Response> {
+    authorize(&req, env)?;
+    let q: TimelineQuery =
+        req.query().map_err(|_| AppError::bad_request("invalid_query", "the query string could not be read"))?;
+    let entries = store::audit::list(&env.d1("DB")?, limit(q.limit.as_deref())?).await?;
+    Ok(json_response(200, &json!({"entries": entries})))
 }
 
 #[derive(Deserialize)]

@@ -44,6 +44,12 @@ async fn accept(req: &mut Request, env: &Env, ctx: &Context, call: Call, origin:
     if origin.is_some_and(|o| !origin_allowed(&source.allowed_origins, o)) {
         return Err(AppError::client(403, "origin_not_allowed", "this source does not accept events from this origin"));
     }
+    if write_key == super::admin::DEMO_WRITE_KEY && super::admin::production(env) {
+        return Err(AppError::unauthorized(
+            "demo_write_key_refused",
+            "the demo write key works in local development only; create a source for production",
+        ));
+    }
     let received = Received { at: runtime::now(), id_seed: runtime::random_bytes() };
     let mut parsed = ingest::messages(body, &received)?;
     let enrichment = enrichment(req, &source)?;

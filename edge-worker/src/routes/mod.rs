@@ -11,6 +11,21 @@ use crate::error::{AppError, AppResult, json_response};
 
 pub async fn handle(req: Request, env: &Env, ctx: &Context) -> AppResult<Response> {
     let path = req.path();
+    if path.starts_with("/admin/") && path != "/admin/audit" {
+        // Every admin request is audited, answered or refused.
+        let method = req.method().to_string();
+        let ip = req.headers().get("cf-connecting-ip").ok().flatten();
+        let authorized = req.headers().get("authorization").ok().flatten().is_some();
+        let resp = route(req, env, ctx).await.unwrap_or_else(AppError::into_response);
+        let status = resp.status_code();
+        admin::audit(env, &method, &path, status, authorized && status != 401, ip).await;
+        return Ok(resp);
+    }
+    route(req, env, ctx).await
+}
+
+async fn route(req: Request, env: &Env, ctx: &Context) -> AppResult<Response> {
+    let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();
     match segments.as_slice() {
@@ -50,6 +65,10 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context) -> AppResult<Respons
         },
         ["admin", "sources", id, "tracking-plan"] => privacy(req, env, id, admin::PrivacyPart::TrackingPlan).await,
         ["admin", "sources", id, "pii-policy"] => privacy(req, env, id, admin::PrivacyPart::PiiPolicy).await,
+        ["admin", "audit"] => match method {
+            Method::Get => admin::audit_log(req, env).await,
+            _ => Err(AppError::method_not_allowed("GET")),
+        },
         ["admin", "regulations"] => match method {
             Method::Post => admin::create_regulation(req, env).await,
             _ => Err(AppError::method_not_allowed("POST")),

@@ -1,5 +1,6 @@
 //! D1 storage behind small typed functions. Prepared, bound statements only.
 
+pub mod audit;
 pub mod events;
 pub mod identity;
 pub mod merges;
