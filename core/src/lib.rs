@@ -18,6 +18,7 @@ pub mod identity;
 pub mod ingest;
 pub mod json;
 pub mod json_out;
+pub mod minimize;
 pub mod page;
 pub mod pii;
 pub mod plan;

@@ -22,6 +22,8 @@ pub struct SourceSpec {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Settings {
     pub ip: IpPolicy,
+    /// User agent, referrer and query parameters kept (see `minimize`).
+    pub minimize: crate::minimize::Minimize,
     /// Consent enforcement, PII policy and tracking plan (see `privacy`).
     pub privacy: crate::privacy::Rules,
     /// The traits `GET /v1/profile` may show to pages of this source
@@ -42,6 +44,7 @@ impl Settings {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default(),
+            minimize: v.get("minimize").and_then(|m| crate::minimize::Minimize::from_json(m).ok()).unwrap_or_default(),
             // Stored settings were validated when written; anything else is ignored.
             privacy: v.as_object().and_then(|m| crate::privacy::Rules::from_settings(m).ok()).unwrap_or_default(),
         }
@@ -53,7 +56,7 @@ impl Settings {
             IpPolicy::Truncate => "truncate",
             IpPolicy::Drop => "drop",
         };
-        let mut out = json!({ "ip": ip, "profileTraits": self.profile_traits });
+        let mut out = json!({ "ip": ip, "profileTraits": self.profile_traits, "minimize": self.minimize.to_json() });
         if let Some(m) = out.as_object_mut() {
             self.privacy.write_settings(m);
         }
@@ -133,6 +136,10 @@ pub fn parse_spec(v: &Value) -> Result<SourceSpec, Vec<Violation>> {
                         )),
                     },
                     ("consent" | "eventCategories" | "piiPolicy" | "trackingPlan", _) => {}
+                    ("minimize", _) => match crate::minimize::Minimize::from_json(val) {
+                        Ok(m) => settings.minimize = m,
+                        Err(vs) => violations.extend(vs),
+                    },
                     _ => violations.push(Violation::new(
                         ["settings.", k.as_str()].concat(),
                         "unknown_setting",
@@ -181,18 +188,20 @@ mod tests {
 
     #[test]
     fn source_specs() {
-        expect![[r#"Shop ["*"] {"consent":"enforce","eventCategories":{},"ip":"truncate","piiPolicy":null,"profileTraits":[],"trackingPlan":null}"#]].assert_eq(&check(r#"{"name": " Shop "}"#));
-        expect![[r#"App ["https://a.example", "http://localhost:3000"] {"consent":"enforce","eventCategories":{},"ip":"keep","piiPolicy":null,"profileTraits":[],"trackingPlan":null}"#]].assert_eq(&check(
+        expect![[r#"Shop ["*"] {"consent":"enforce","eventCategories":{},"ip":"truncate","minimize":{"referrer":"keep","stripQuery":[],"userAgent":"keep"},"piiPolicy":null,"profileTraits":[],"trackingPlan":null}"#]].assert_eq(&check(r#"{"name": " Shop "}"#));
+        expect![[r#"App ["https://a.example", "http://localhost:3000"] {"consent":"enforce","eventCategories":{},"ip":"keep","minimize":{"referrer":"keep","stripQuery":[],"userAgent":"keep"},"piiPolicy":null,"profileTraits":[],"trackingPlan":null}"#]].assert_eq(&check(
             r#"{"name": "App", "allowedOrigins": ["https://a.example", "http://localhost:3000"], "settings": {"ip": "keep"}}"#,
         ));
         expect!["name required; allowedOrigins[0] invalid_origin; allowedOrigins[1] invalid_origin; settings.ip invalid; settings.x unknown_setting"]
             .assert_eq(&check(
                 r#"{"allowedOrigins": ["https://a.example/path", "ftp://x"], "settings": {"ip": "all", "x": 1}}"#,
             ));
-        expect![[r#"Shop ["*"] {"consent":"enforce","eventCategories":{},"ip":"truncate","piiPolicy":null,"profileTraits":["name","plan"],"trackingPlan":null}"#]]
+        expect![[r#"Shop ["*"] {"consent":"enforce","eventCategories":{},"ip":"truncate","minimize":{"referrer":"keep","stripQuery":[],"userAgent":"keep"},"piiPolicy":null,"profileTraits":["name","plan"],"trackingPlan":null}"#]]
             .assert_eq(&check(r#"{"name": "Shop", "settings": {"profileTraits": ["name", "plan"]}}"#));
         expect!["settings.profileTraits invalid"]
             .assert_eq(&check(r#"{"name": "Shop", "settings": {"profileTraits": ["name", 3, ""]}}"#));
+        expect!["settings.minimize.referrer invalid"]
+            .assert_eq(&check(r#"{"name": "Shop", "settings": {"minimize": {"referrer": "blur"}}}"#));
         expect!["$ not_an_object"].assert_eq(&check("[]"));
     }
 

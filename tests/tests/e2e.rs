@@ -64,6 +64,7 @@ const TESTS: &[(&str, Test)] = tests![
     regulations_delete_suppress_and_export_a_person,
     admin_requests_are_audited,
     production_refuses_the_demo_token_and_write_key,
+    sources_minimize_what_browsers_reveal,
 ];
 
 /// The shop's "Add to cart" button of a product card or page.
@@ -1464,4 +1465,35 @@ fn production_refuses_the_demo_token_and_write_key(_shared: &Worker) -> Result<(
     })?;
     let r = admin_get(&w.url("/admin/sources"))?;
     check(r.status == 503 && r.body["error"] == "admin_not_configured", || format!("admin: {} {}", r.status, r.body))
+}
+
+fn sources_minimize_what_browsers_reveal(w: &Worker) -> Result<()> {
+    let source = create_source(
+        w,
+        json!({"name": unique_id("minimal"), "settings": {"ip": "drop",
+               "minimize": {"userAgent": "reduce", "referrer": "origin", "stripQuery": ["email", "token"]}}}),
+    )?;
+    let user = unique_id("minimal");
+    let page = json!({"writeKey": source["writeKey"], "type": "page", "userId": user,
+        "properties": {"url": "https://shop.example/?email=a%40b.co&sort=price"},
+        "context": {"page": {"url": "https://shop.example/?email=a%40b.co&sort=price", "search": "?email=a%40b.co&sort=price",
+                             "referrer": "https://mail.example/inbox/12345?token=t"}}});
+    let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.1 Safari/537.36";
+    let r = post(
+        &w.url("/v1/page"),
+        &[JSON_CT, ("user-agent", ua), ("cf-connecting-ip", "203.0.113.9")],
+        &page.to_string(),
+    )?;
+    check(r.status == 200, || format!("page: {} {}", r.status, r.body))?;
+    let stored = events(w, &format!("userId={user}"))?;
+    let ctx = &stored[0]["context"];
+    check(
+        ctx["userAgent"] == "Chrome/156; Linux"
+            && ctx.get("ip").is_none()
+            && ctx["page"]["referrer"] == "https://mail.example/"
+            && ctx["page"]["url"] == "https://shop.example/?sort=price"
+            && ctx["page"]["search"] == "?sort=price"
+            && stored[0]["properties"]["url"] == "https://shop.example/?sort=price",
+        || format!("minimized: {}", stored[0]),
+    )
 }

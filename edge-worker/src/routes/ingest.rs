@@ -55,6 +55,7 @@ async fn accept(req: &mut Request, env: &Env, ctx: &Context, call: Call, origin:
     let enrichment = enrichment(req, &source)?;
     for m in &mut parsed.accepted {
         ingest::enrich(m, &enrichment);
+        source.settings.minimize.apply(m);
     }
     let (config, rules) = runtime::identity_settings(env)?;
     let suppressed = suppressed(env, &db, &parsed.accepted, &config).await?;
