@@ -36,6 +36,7 @@ fn main() {
 
 const CORE_HEADING: &str = "## cairn-core parse + validate (native, release)";
 const INGEST_HEADING: &str = "## Ingest throughput on local workerd (wrangler dev, local D1)";
+const PRIVACY_HEADING: &str = "## Privacy: PII scanning, tracking plans and deletion";
 const IDENTITY_HEADING: &str = "## Identity resolution: accuracy and stitching throughput (native, release)";
 
 fn run() -> Result<(), String> {
@@ -63,7 +64,7 @@ fn run() -> Result<(), String> {
     );
     let mut sections = Vec::new();
     if only_sdk {
-        for heading in [CORE_HEADING, INGEST_HEADING, IDENTITY_HEADING] {
+        for heading in [CORE_HEADING, INGEST_HEADING, IDENTITY_HEADING, PRIVACY_HEADING] {
             sections.push(kept_section(&before, heading));
         }
     } else {
@@ -74,6 +75,9 @@ fn run() -> Result<(), String> {
         ingest_throughput(&mut s)?;
         sections.push(s);
         sections.push(identity());
+        let mut s = String::new();
+        privacy(&mut s)?;
+        sections.push(s);
     }
     let mut s = String::new();
     sdk::size_section(&mut s, &sdk_inputs);
@@ -151,7 +155,11 @@ fn event(run: &str, i: usize) -> Value {
 }
 
 fn batch_body(run: &str, from: usize, n: usize) -> String {
-    json!({"writeKey": cairn_tests::DEMO_WRITE_KEY, "sentAt": "2026-12-04T10:00:01.000Z",
+    batch_body_for(cairn_tests::DEMO_WRITE_KEY, run, from, n)
+}
+
+fn batch_body_for(write_key: &str, run: &str, from: usize, n: usize) -> String {
+    json!({"writeKey": write_key, "sentAt": "2026-12-04T10:00:01.000Z",
            "batch": (from..from + n).map(|i| event(run, i)).collect::<Vec<_>>()})
     .to_string()
 }
@@ -194,6 +202,140 @@ fn core_parse(md: &mut String) {
     let ratio = cairn / serde;
     let verdict = if ratio <= 2.0 { "met" } else { "missed" };
     let _ = writeln!(md, "\nRatio cairn-core / serde_json: **{ratio:.2}x** (target: within 2x, {verdict}).\n");
+}
+
+/// The PII policy and tracking plan of the privacy benchmarks: what a shop would set.
+fn privacy_settings() -> Value {
+    json!({
+        "piiPolicy": {"classes": {"email": "hash", "phone": "hash", "payment_card": "block", "iban": "block",
+                                  "us_ssn": "block", "street_address": "redact"}},
+        "trackingPlan": {"mode": "omit_properties", "events": [{"name": "Product Added", "properties": {
+            "product_id": {"type": "string", "required": true}, "sku": {"type": "string"}, "name": {"type": "string"},
+            "category": {"type": "string"}, "price": {"type": "number", "minimum": 0}, "quantity": {"type": "integer"},
+            "currency": {"type": "string", "enum": ["EUR", "USD"]}, "cart_id": {"type": "string"},
+            "position": {"type": "integer"}}}]}
+    })
+}
+
+/// PII scan rate in core, ingest with privacy on against off, and the time
+/// to delete a person with 10,000 events.
+fn privacy(md: &mut String) -> Result<(), String> {
+    use cairn_core::{pii, plan, privacy};
+    let _ = writeln!(md, "{PRIVACY_HEADING}\n");
+    let settings = privacy_settings();
+    let rules = privacy::Rules::from_settings(settings.as_object().ok_or("settings")?)
+        .map_err(|v| format!("bench settings: {v:?}"))?;
+    let body = batch_body("pii", 0, 100);
+    let received = Received { at: 1_764_842_401_000, id_seed: [3; 16] };
+    let messages =
+        ingest::messages(ingest::parse_body(Call::Batch, body.as_bytes()).map_err(|e| e.message)?, &received)
+            .map_err(|e| e.message)?
+            .accepted;
+    let (policy, plan) = (rules.pii.clone().ok_or("policy")?, rules.plan.clone().ok_or("plan")?);
+    let iters = 50;
+    let scan = best_of(iters, || {
+        for m in &messages {
+            let mut m = m.clone();
+            std::hint::black_box(pii::apply_message(&mut m, &policy, b"salt"));
+        }
+    });
+    let clone_only = best_of(iters, || {
+        for m in &messages {
+            std::hint::black_box(m.clone());
+        }
+    });
+    let planned = best_of(iters, || {
+        for m in &messages {
+            let mut m = m.clone();
+            std::hint::black_box(plan::apply(&plan, &mut m));
+        }
+    });
+    let _ = writeln!(
+        md,
+        "cairn-core on the 100 shop events of the parse benchmark ({} bytes of JSON in total; best of 5 rounds of {iters}; \
+         a message clone, {:.1} µs per batch, is subtracted):\n\n| what | per batch | per event | MB/s of whole events |\n|---|---|---|---|",
+        body.len(),
+        clone_only * 1e6
+    );
+    for (what, secs) in [
+        ("PII policy (classify every string, hash emails and phones)", scan),
+        ("tracking plan (omit_properties)", planned),
+    ] {
+        let net = (secs - clone_only).max(1e-9);
+        let _ = writeln!(
+            md,
+            "| {what} | {:.1} µs | {:.2} µs | {:.1} |",
+            net * 1e6,
+            net * 1e4,
+            body.len() as f64 / net / 1e6
+        );
+    }
+
+    // Ingest at batch 100 with and without the privacy stage, same worker, same run.
+    let worker = Worker::start()?;
+    let token = format!("Bearer {}", cairn_tests::DEV_ADMIN_TOKEN);
+    let created = cairn_tests::http::post(
+        &worker.url("/admin/sources"),
+        &[("authorization", &token), ("content-type", "application/json")],
+        &json!({"name": "bench-private", "settings": settings}).to_string(),
+    )?;
+    let key = created.body["source"]["writeKey"].as_str().ok_or(format!("create source: {}", created.body))?.to_owned();
+    let mut rates = Vec::new();
+    for (label, write_key) in [("off", cairn_tests::DEMO_WRITE_KEY.to_owned()), ("on", key)] {
+        let run = format!("priv-{label}-{}", std::process::id());
+        let f: Arc<dyn Fn(usize) -> String + Send + Sync> =
+            Arc::new(move |n| batch_body_for(&write_key, &run, n * 100, 100));
+        let (reqs, fails) = load(&worker.url("/v1/batch"), f);
+        rates.push(((reqs - fails) as f64 * 100.0 / WINDOW.as_secs_f64(), fails));
+    }
+    let cost = 1.0 - rates[1].0 / rates[0].0.max(1.0);
+    let _ = writeln!(
+        md,
+        "\nIngest at batch 100 ({CLIENTS} clients, {}s each, same worker): privacy stage off {:.0} events/s, on {:.0} events/s \
+         ({} / {} failed requests): **{:.0}%** throughput cost (target: less than 20%, {}).",
+        WINDOW.as_secs(),
+        rates[0].0,
+        rates[1].0,
+        rates[0].1,
+        rates[1].1,
+        cost * 100.0,
+        if cost < 0.2 { "met" } else { "missed" }
+    );
+
+    // Deleting a person with 10,000 events.
+    let person = format!("bench-delete-{}", std::process::id());
+    for chunk in 0..100 {
+        let batch: Vec<Value> = (0..100)
+            .map(|i| {
+                json!({"type": "track", "userId": person, "anonymousId": format!("{person}-device"), "event": "Viewed",
+                             "messageId": format!("{person}-{chunk}-{i}"), "properties": {"n": i}})
+            })
+            .collect();
+        let r = cairn_tests::http::post(
+            &worker.url("/v1/batch"),
+            &[("content-type", "application/json")],
+            &json!({"writeKey": cairn_tests::DEMO_WRITE_KEY, "batch": batch}).to_string(),
+        )?;
+        if r.status != 200 {
+            return Err(format!("seeding the person: {} {}", r.status, r.body));
+        }
+    }
+    let started = Instant::now();
+    let r = cairn_tests::http::post(
+        &worker.url("/admin/regulations"),
+        &[("authorization", &token), ("content-type", "application/json")],
+        &json!({"type": "SUPPRESS_WITH_DELETE", "subjectType": "userId", "subjectIds": [person]}).to_string(),
+    )?;
+    let took = started.elapsed();
+    let deleted = &r.body["regulation"]["receipt"]["deletedEvents"];
+    let _ = writeln!(
+        md,
+        "\nDeleting a person with 10,000 events (`SUPPRESS_WITH_DELETE` by userId, answered when done): **{:.0} ms** \
+         ({deleted} events deleted, status {}).",
+        took.as_secs_f64() * 1000.0,
+        r.status
+    );
+    Ok(())
 }
 
 /// Sends `body_for(request_number)` to `url` from CLIENTS threads for WINDOW;
