@@ -22,6 +22,7 @@ let loading = false;
 let capture = {};
 let timer = 0;
 let sending = false;
+let platform = ''; // 'tcf' or 'google' when a consent platform decides
 const pending = [];
 const listeners = [];
 const tab = QUEUE + Math.random().toString(36).slice(2);
@@ -189,20 +190,27 @@ function restoreIds() {
   if (aid) instance.restore(aid, store.get(UID) || undefined);
 }
 
-// The visitor's consent choice is kept (it is strictly necessary to honour
-// it), but only once they have made one: before that, nothing is stored.
+// Every consent change ends here, whether the visitor chose on the site's
+// banner (`consent.set`) or a consent platform decided: identifiers are kept
+// or removed, the queue saved (or, withdrawn, dropped by the wasm and
+// removed here), listeners told, and what is now allowed sent. `sendNow` is
+// the wasm's answer to the change.
+function decided(c, sendNow) {
+  const state = JSON.parse(c.getConsent());
+  // The visitor's own choice is kept (it is strictly necessary to honour
+  // it), but only once they have made one. A consent platform keeps its own.
+  if (!platform) store.set(CONSENT_KEY, JSON.stringify(state.categoryPreferences));
+  keepIds();
+  save();
+  listeners.forEach((cb) => cb(state));
+  if (sendNow) send();
+}
+
 const consent = {
   // set({analytics: true, marketing: false, ...}); categories not named keep their value.
   set(preferences) {
-    return call((c) => {
-      const now = c.setConsent(preferences || {});
-      const state = JSON.parse(c.getConsent());
-      store.set(CONSENT_KEY, JSON.stringify(state.categoryPreferences));
-      keepIds();
-      save();
-      listeners.forEach((cb) => cb(state));
-      if (now) send();
-    });
+    if (platform) return console.warn(`cairn: consent comes from the consent platform (${platform}); set() is ignored`);
+    return call((c) => decided(c, c.setConsent(preferences || {})));
   },
   // {chosen, categoryPreferences}
   get: () => call((c) => JSON.parse(c.getConsent())),
@@ -210,6 +218,84 @@ const consent = {
     if (typeof cb === 'function') listeners.push(cb);
   },
 };
+
+// Consent platforms (`load(key, {consent: 'tcf' | 'google'})`) are the source
+// of truth: each of their decisions replaces the one before, nothing Cairn
+// stored overrides them, and until the first one opt-in holds. The SDK starts
+// recording once the platform has answered (at most CMP_WAIT ms), so that a
+// returning visitor's decision brings back their identifiers first.
+const CMP_WAIT = 3000;
+const guard = (fn) => (...args) => {
+  try {
+    fn(...args);
+  } catch (e) {
+    console.warn('cairn:', e);
+  }
+};
+
+// IAB TCF v2.2: listen to `__tcfapi` (its stub may come after this module,
+// so it is looked for every 100 ms for 10 s). `tcloaded` (a stored decision)
+// and `useractioncomplete` (a new one) carry the purpose consents; any answer
+// (also `cmpuishown`: no decision yet) means the platform is there.
+function tcf(c, started) {
+  let tries = 0;
+  const listen = () => {
+    if (typeof window.__tcfapi !== 'function') return ++tries < 100 && setTimeout(listen, 100);
+    window.__tcfapi(
+      'addEventListener',
+      2,
+      guard((d, ok) => {
+        if (!ok || !d) return;
+        if (d.eventStatus === 'tcloaded' || d.eventStatus === 'useractioncomplete') {
+          decided(c, c.setConsentTcf(d.purpose && d.purpose.consents, d.gdprApplies !== false));
+        }
+        started();
+      }),
+    );
+  };
+  listen();
+}
+
+// Google Consent Mode v2: the `['consent', 'default' | 'update', {...}]`
+// commands (gtag's `arguments` or arrays) in `window.dataLayer`, read now and
+// then on each `dataLayer.push`. Updates override defaults, later keys
+// override earlier ones. A default for some regions only (`region: [...]`)
+// can only deny: Cairn does not know where the visitor is. A default with
+// `wait_for_update` makes the SDK wait as long for an update (at most CMP_WAIT).
+function google(c, started) {
+  const dl = (window.dataLayer = window.dataLayer || []);
+  const defaults = {};
+  const regional = {};
+  const updates = {};
+  let wait = 0;
+  const read = (e) => {
+    if (!e || typeof e !== 'object' || e[0] !== 'consent' || !e[2] || typeof e[2] !== 'object') return false;
+    const update = e[1] === 'update';
+    if (!update && e[1] !== 'default') return false;
+    for (const [k, v] of Object.entries(e[2])) {
+      if (update) updates[k] = v;
+      else if (!e[2].region) defaults[k] = v;
+      else if (v !== 'granted') regional[k] = v;
+    }
+    if (!update) wait = Math.max(wait, Number(e[2].wait_for_update) || 0);
+    return true;
+  };
+  const apply = (any) => {
+    const chosen = Object.keys(updates).length > 0;
+    const state = { ...defaults, ...regional, ...updates };
+    for (const k in state) state[k] = state[k] === 'granted';
+    if (any) decided(c, c.setConsentGoogle(state, chosen));
+    if (chosen || !wait) started();
+  };
+  apply(Array.from(dl).map(read).includes(true));
+  setTimeout(started, Math.min(wait, CMP_WAIT));
+  const push = dl.push;
+  dl.push = function (...entries) {
+    const result = push.apply(this, entries);
+    guard(() => apply(entries.map(read).includes(true)))();
+    return result;
+  };
+}
 
 // Autocapture reads these attributes (see the README):
 // data-cairn-product / -cart / -order scopes, data-cairn-view,
@@ -309,18 +395,31 @@ function start(writeKey, options) {
   host = String(options.apiHost || location.origin).replace(/\/+$/, '');
   endpoint = host + '/v1/batch';
   key = String(writeKey);
-  instance = new Cairn(key, options.consent || 'opt-in');
-  const stored = store.get(CONSENT_KEY);
-  if (stored) instance.setConsent(JSON.parse(stored));
-  restoreIds();
-  adopt();
+  const mode = options.consent || 'opt-in';
+  platform = mode === 'tcf' || mode === 'google' ? mode : '';
+  const c = new Cairn(key, mode);
   if (capture.history !== false) watchHistory();
   document.addEventListener('click', onClick, true);
-  pending.splice(0).forEach((fn) => fn(instance));
+  // Calls made until `started` wait in `pending`, in order.
+  const started = () => {
+    if (instance) return;
+    instance = c;
+    restoreIds();
+    if (platform) keepIds();
+    adopt();
+    pending.splice(0).forEach((fn) => fn(instance));
+  };
+  if (!platform) {
+    const stored = store.get(CONSENT_KEY);
+    if (stored) c.setConsent(JSON.parse(stored));
+    return started();
+  }
+  setTimeout(started, CMP_WAIT);
+  (platform === 'tcf' ? tcf : google)(c, started);
 }
 
 const api = {
-  // load(writeKey, {apiHost, consent: 'opt-in' | 'opt-out', autocapture: {history, clicks, commerce} | false})
+  // load(writeKey, {apiHost, consent: 'opt-in' | 'opt-out' | 'tcf' | 'google', autocapture: {history, clicks, commerce} | false})
   load(writeKey, options = {}) {
     if (loading) return api;
     loading = true;

@@ -9,8 +9,12 @@ export type Properties = { [key: string]: JsonValue | undefined };
 export type Category = 'necessary' | 'analytics' | 'marketing' | 'personalization';
 export type CategoryPreferences = Partial<Record<Category, boolean>>;
 
+/** How the SDK learns the visitor's consent (see `LoadOptions.consent`). */
+export type ConsentMode = 'opt-in' | 'opt-out' | 'tcf' | 'google';
+
 export interface ConsentState {
-  /** Whether the visitor has made a choice (or one was restored from an earlier visit). */
+  /** Whether the visitor has made a choice (or one was restored from an earlier visit). With
+   * `tcf`: once the platform has a decision; with `google`: once an `update` has been seen. */
   chosen: boolean;
   categoryPreferences: Record<Category, boolean>;
 }
@@ -18,8 +22,20 @@ export interface ConsentState {
 export interface LoadOptions {
   /** Origin of the Cairn worker; default: the page's own origin (first-party). */
   apiHost?: string;
-  /** `opt-in` (default): nothing is sent or stored before consent. `opt-out`: allowed until the visitor objects. */
-  consent?: 'opt-in' | 'opt-out';
+  /**
+   * Where consent comes from.
+   * - `opt-in` (default): the site's banner calls `consent.set`; nothing is sent or stored before consent.
+   * - `opt-out`: allowed until the visitor objects.
+   * - `tcf`: an IAB TCF v2.2 consent platform (`window.__tcfapi`) decides: purpose 1 gates
+   *   everything; 7-10 analytics, 2-4 marketing, 5-6 personalization. Opt-in until it answers.
+   * - `google`: Google Consent Mode v2 (`gtag('consent', ...)` in `window.dataLayer`) decides:
+   *   `analytics_storage` analytics; `ad_storage`, `ad_user_data` and `ad_personalization`
+   *   marketing; `personalization_storage` personalization. Opt-in until a signal is set.
+   *
+   * With `tcf` or `google` the platform is the source of truth: `consent.set` is ignored
+   * and no choice of Cairn's own is stored.
+   */
+  consent?: ConsentMode;
   /** What is captured without code; `false` turns all of it off. Each part defaults to on. */
   autocapture?:
     | false
@@ -39,7 +55,8 @@ export interface User {
 }
 
 export interface Consent {
-  /** Sets the categories named; the others keep their value. */
+  /** Sets the categories named; the others keep their value. Ignored (with a warning) when a
+   * consent platform decides (`consent: 'tcf' | 'google'`). */
   set(preferences: CategoryPreferences): void;
   /** The current consent; `undefined` until the SDK has started (use `ready`). */
   get(): ConsentState | undefined;

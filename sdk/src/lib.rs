@@ -53,6 +53,9 @@ struct Queued {
     head: String,
 }
 
+/// TCF purpose ids 1 to 10 as the keys of `purpose.consents` (no number formatting in the SDK).
+const PURPOSES: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+
 /// Messages held while consent does not allow sending; older ones go first.
 const MAX_HELD: usize = 100;
 /// Messages kept while the API cannot be reached; older ones go first.
@@ -168,18 +171,49 @@ impl Cairn {
         if !preferences.is_object() {
             return false;
         }
+        let mut p = self.consent;
         for c in Category::ALL {
-            if let Some(allowed) = env::get(preferences, c.as_str()).as_bool() {
-                self.consent = self.consent.with(c, allowed);
+            if let Some(allowed) = flag(preferences, c.as_str()) {
+                p = p.with(c, allowed);
             }
         }
-        self.chosen = true;
-        if !self.sending_allowed() {
-            self.queue.clear();
-            self.in_flight = 0;
-            self.attempt = 0;
-        }
-        self.sending_allowed() && !self.queue.is_empty()
+        self.decide(p, true)
+    }
+
+    /// Takes the decision of an IAB TCF v2.2 consent platform (it replaces
+    /// the one before): `consents` is the TC data's `purpose.consents`
+    /// (`{"1": true, ...}`; only `true` is consent, anything else or a
+    /// missing object denies), mapped by `Preferences::from_tcf`. Where GDPR
+    /// does not apply (`gdprApplies: false`) every category is allowed.
+    /// Returns whether the queue should be sent now.
+    #[wasm_bindgen(js_name = setConsentTcf)]
+    pub fn set_consent_tcf(&mut self, consents: &JsValue, gdpr_applies: bool) -> bool {
+        let p = match (gdpr_applies, consents.is_object()) {
+            (false, _) => Preferences::ALL,
+            (true, false) => Preferences::NECESSARY_ONLY,
+            (true, true) => Preferences::from_tcf(|id| {
+                let key = PURPOSES.get(usize::from(id).wrapping_sub(1));
+                key.is_some_and(|k| flag(consents, k) == Some(true))
+            }),
+        };
+        self.decide(p, true)
+    }
+
+    /// Takes the state of Google Consent Mode v2 (it replaces the one
+    /// before): `state` holds the signals the loader merged from the
+    /// `consent` commands, `true` for `granted` (`{"analytics_storage": true,
+    /// ...}`; anything but `true`, or a missing signal, denies), mapped by
+    /// `Preferences::from_google_consent_mode`. `chosen`: whether an `update`
+    /// (the visitor's choice) is among them, not only the site's defaults.
+    /// Returns whether the queue should be sent now.
+    #[wasm_bindgen(js_name = setConsentGoogle)]
+    pub fn set_consent_google(&mut self, state: &JsValue, chosen: bool) -> bool {
+        let p = if state.is_object() {
+            Preferences::from_google_consent_mode(|k| Some(flag(state, k) == Some(true)))
+        } else {
+            Preferences::NECESSARY_ONLY
+        };
+        self.decide(p, chosen)
     }
 
     /// `{"chosen": bool, "categoryPreferences": {...}}`
@@ -286,6 +320,20 @@ impl Cairn {
 }
 
 impl Cairn {
+    /// Puts a consent decision in force (every way of setting consent ends
+    /// here). Without analytics what is queued goes. Returns whether the
+    /// queue should be sent now.
+    fn decide(&mut self, consent: Preferences, chosen: bool) -> bool {
+        self.consent = consent;
+        self.chosen = chosen;
+        if !self.sending_allowed() {
+            self.queue.clear();
+            self.in_flight = 0;
+            self.attempt = 0;
+        }
+        self.sending_allowed() && !self.queue.is_empty()
+    }
+
     /// Whether the queue is due (10 messages, 60 KB, or 5 s old) and may be sent.
     fn due(&self) -> bool {
         if !self.sending_allowed() {
@@ -378,6 +426,13 @@ impl Cairn {
 #[wasm_bindgen]
 pub fn scrub(text: &str) -> String {
     cairn_core::pii::scrub(text)
+}
+
+/// `object[key]` when it is a boolean. (Not inlined: one copy for every
+/// reader of consent objects is smaller.)
+#[inline(never)]
+fn flag(object: &JsValue, key: &str) -> Option<bool> {
+    env::get(object, key).as_bool()
 }
 
 /// A field of a message: a string, or a value that is JSON text already.

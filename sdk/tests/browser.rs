@@ -19,8 +19,18 @@ const BATCH_BYTES: usize = 60 * 1024;
 #[wasm_bindgen(inline_js = "
 export function call_set_consent(c, v) { try { c.setConsent(v); return 'ok'; } catch (e) { return String(e); } }
 export function call_pending(c) { try { return String(c.pending()); } catch (e) { return String(e); } }
+export function call_platforms(c) {
+  const out = [];
+  for (const v of [undefined, null, 0, 'x', {}, [], {1: true}, {analytics_storage: true}]) {
+    try { c.setConsentTcf(v, true); c.setConsentGoogle(v, false); out.push('ok'); } catch (e) { out.push(String(e)); }
+  }
+  return out.join(',');
+}
 ")]
 extern "C" {
+    /// `c.setConsentTcf(v, true)` and `c.setConsentGoogle(v, false)` for odd
+    /// values through the JS class: `ok` or the error, for each.
+    fn call_platforms(c: &JsValue) -> String;
     /// `c.setConsent(v)` through the JS class, as the loader calls it: `ok` or the error.
     fn call_set_consent(c: &JsValue, v: &JsValue) -> String;
     /// `c.pending()` through the JS class: the count or the error.
@@ -272,6 +282,163 @@ fn withdrawing_while_a_request_is_in_flight() {
     let sent = all_messages(&deliver_all(&mut c, BATCH_BYTES));
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["event"], "after");
+}
+
+// ---------------------------------------------------------------- consent platforms
+
+/// A TCF `purpose.consents` object: `true` for the purposes given, `false` for the other of 1..=11.
+fn purposes(granted: &[u8]) -> JsValue {
+    let consents: serde_json::Map<String, Value> =
+        (1..=11u8).map(|id| (id.to_string(), Value::Bool(granted.contains(&id)))).collect();
+    choice(&Value::Object(consents).to_string())
+}
+
+#[wasm_bindgen_test]
+fn tcf_purposes_decide_the_categories() {
+    // (purposes with consent, categoryPreferences, whether 3 held messages go out)
+    let cases: [(&[u8], Value, bool); 7] = [
+        (&[], prefs(false, false, false), false),
+        (&[2, 3, 4, 5, 6, 7, 8, 9, 10], prefs(false, false, false), false),
+        (&[1], prefs(false, false, false), false),
+        (&[1, 7, 8, 9], prefs(false, false, false), false),
+        (&[1, 7, 8, 9, 10], prefs(true, false, false), true),
+        (&[1, 2, 3, 4, 5, 6], prefs(false, true, true), false),
+        (&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], prefs(true, true, true), true),
+    ];
+    for (granted, want, sent) in cases {
+        let mut c = cairn("opt-in");
+        track_n(&mut c, "held", 3);
+        assert_eq!(c.set_consent_tcf(&purposes(granted), true), sent, "{granted:?}");
+        assert_eq!(parse(&c.get_consent()), json!({"chosen": true, "categoryPreferences": want}), "{granted:?}");
+        assert_eq!(c.pending(), if sent { 3 } else { 0 }, "{granted:?}");
+        assert_eq!(c.storage_allowed(), sent, "{granted:?}");
+        let bodies = deliver_all(&mut c, BATCH_BYTES);
+        for m in all_messages(&bodies) {
+            assert_eq!(m["context"]["consent"]["categoryPreferences"], want, "{granted:?}");
+        }
+        assert_eq!(all_messages(&bodies).len(), if sent { 3 } else { 0 }, "{granted:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn tcf_only_true_is_consent_and_without_gdpr_all_is_allowed() {
+    // What a CMP might pass that is not `true`: no consent.
+    for odd in [
+        r#"{"1":1,"7":1,"8":1,"9":1,"10":1}"#,
+        r#"{"1":"true","7":"true","8":"true","9":"true","10":"true"}"#,
+        "{}",
+        "null",
+        "true",
+        r#""1,7,8,9,10""#,
+    ] {
+        let mut c = cairn("opt-out");
+        track_n(&mut c, "e", 2);
+        assert!(!c.set_consent_tcf(&choice(odd), true), "{odd}");
+        assert_eq!(parse(&c.get_consent())["categoryPreferences"], prefs(false, false, false), "{odd}");
+        assert_eq!(c.pending(), 0, "{odd}");
+    }
+    let mut c = cairn("opt-in");
+    assert!(!c.set_consent_tcf(&JsValue::UNDEFINED, true), "nothing queued");
+    assert_eq!(parse(&c.get_consent())["categoryPreferences"], prefs(false, false, false));
+    // An array indexed by purpose id is read like the object: key "1" is index 1.
+    let mut c = cairn("opt-in");
+    assert!(!c.set_consent_tcf(&choice("[false,true,false,false,false,false,false,true,true,true,true]"), true));
+    assert_eq!(parse(&c.get_consent())["categoryPreferences"], prefs(true, false, false));
+
+    // gdprApplies false: the TCF grants nothing and asks for nothing; everything is allowed.
+    for consents in [JsValue::UNDEFINED, purposes(&[]), purposes(&[1, 7])] {
+        let mut c = cairn("opt-in");
+        track_n(&mut c, "e", 2);
+        assert!(c.set_consent_tcf(&consents, false));
+        assert_eq!(parse(&c.get_consent()), json!({"chosen": true, "categoryPreferences": prefs(true, true, true)}));
+        assert_eq!(all_messages(&deliver_all(&mut c, BATCH_BYTES)).len(), 2);
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_platform_decision_replaces_the_one_before() {
+    let mut c = cairn("opt-in");
+    // A choice of the site's own, then the platform's: nothing of the first is kept.
+    c.set_consent(&choice(r#"{"analytics":true,"marketing":true,"personalization":true}"#));
+    assert!(!c.set_consent_tcf(&purposes(&[1, 7, 8, 9, 10]), true), "nothing queued");
+    assert_eq!(parse(&c.get_consent())["categoryPreferences"], prefs(true, false, false));
+
+    // Withdrawal through the platform drops the queue, even with a request in flight.
+    track_n(&mut c, "a", 3);
+    assert!(c.take_batch(BATCH_BYTES).is_some());
+    assert!(!c.set_consent_tcf(&purposes(&[2, 3, 4, 7, 8, 9, 10]), true));
+    assert_eq!(c.pending(), 0);
+    assert!(!c.storage_allowed());
+    assert_eq!(c.ack(Some(200), None, 0.0), -1.0);
+    track_n(&mut c, "held", 2);
+    assert_eq!(c.take_batch(BATCH_BYTES), None);
+    assert_eq!(c.drain_for_beacon(BATCH_BYTES), None);
+
+    // Granting again releases what was held since; Google Consent Mode replaces TCF alike.
+    assert!(c.set_consent_google(&choice(r#"{"analytics_storage":true,"ad_storage":true}"#), true));
+    assert_eq!(parse(&c.get_consent())["categoryPreferences"], prefs(true, false, false));
+    assert_eq!(events(&parse(&c.take_batch(BATCH_BYTES).expect("released"))), ["held0", "held1"]);
+}
+
+#[wasm_bindgen_test]
+fn google_consent_mode_signals_decide_the_categories() {
+    // (granted signals, categoryPreferences)
+    let cases: [(&[&str], Value); 6] = [
+        (&[], prefs(false, false, false)),
+        (&["analytics_storage"], prefs(true, false, false)),
+        (&["ad_storage", "ad_user_data"], prefs(false, false, false)),
+        (&["ad_storage", "ad_user_data", "ad_personalization"], prefs(false, true, false)),
+        (&["personalization_storage", "functionality_storage", "security_storage"], prefs(false, false, true)),
+        (
+            &["analytics_storage", "ad_storage", "ad_user_data", "ad_personalization", "personalization_storage"],
+            prefs(true, true, true),
+        ),
+    ];
+    for (granted, want) in cases {
+        let state: serde_json::Map<String, Value> = [
+            "analytics_storage",
+            "ad_storage",
+            "ad_user_data",
+            "ad_personalization",
+            "personalization_storage",
+            "functionality_storage",
+            "security_storage",
+        ]
+        .into_iter()
+        .map(|k| (k.to_owned(), Value::Bool(granted.contains(&k))))
+        .collect();
+        for chosen in [false, true] {
+            let mut c = cairn("opt-in");
+            track_n(&mut c, "held", 2);
+            let sent = want["analytics"] == true;
+            assert_eq!(c.set_consent_google(&choice(&Value::Object(state.clone()).to_string()), chosen), sent);
+            assert_eq!(parse(&c.get_consent()), json!({"chosen": chosen, "categoryPreferences": want}), "{granted:?}");
+            assert_eq!(c.pending(), if sent { 2 } else { 0 }, "{granted:?}");
+        }
+    }
+    // Only `true` grants (the loader turns "granted" into true); a missing signal denies.
+    for odd in [
+        r#"{"analytics_storage":"granted"}"#,
+        r#"{"analytics_storage":1}"#,
+        r#"{"ad_storage":true,"ad_user_data":true,"ad_personalization":"true"}"#,
+        "{}",
+        "null",
+        "[true]",
+        r#""granted""#,
+    ] {
+        let mut c = cairn("opt-out");
+        track_n(&mut c, "e", 2);
+        assert!(!c.set_consent_google(&choice(odd), true), "{odd}");
+        assert_eq!(parse(&c.get_consent())["categoryPreferences"], prefs(false, false, false), "{odd}");
+        assert_eq!(c.pending(), 0, "{odd}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn platform_setters_through_the_js_class() {
+    // As the loader calls them, with whatever a platform hands over; none throws.
+    let c = JsValue::from(cairn("opt-in"));
+    assert_eq!(call_platforms(&c), ["ok"; 8].join(","));
 }
 
 // ---------------------------------------------------------------- batching
