@@ -7,6 +7,7 @@ pub mod http;
 pub mod population;
 pub mod size;
 pub mod static_files;
+pub mod suite;
 pub mod worker;
 
 pub const DEMO_WRITE_KEY: &str = "cairn_demo_key";

@@ -8,26 +8,16 @@
 //! the built SDK and worker, the npm tools on PATH and Chromium.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_tests::browser::Browser;
 use cairn_tests::http::admin_get;
+use cairn_tests::suite::{self, Test, check};
 use cairn_tests::worker::Worker;
 use cairn_tests::{Result, wait_for};
-use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
 
-type Test = fn(&Worker) -> Result<()>;
-
-/// Every test, by its function's name.
-macro_rules! tests {
-    ($($name:ident),* $(,)?) => {
-        &[$((stringify!($name), $name as Test)),*]
-    };
-}
-
-const TESTS: &[(&str, Test)] = tests![
+const TESTS: &[(&str, Test)] = cairn_tests::tests![
     tcf_without_consent_to_measurement_nothing_is_sent_or_stored,
     tcf_consent_to_measurement_sends_with_analytics_only,
     tcf_decision_in_the_dialog_releases_what_was_held,
@@ -39,41 +29,10 @@ const TESTS: &[(&str, Test)] = tests![
 ];
 
 fn main() -> ExitCode {
-    let args = Arguments::from_args();
-    if std::env::var_os("CAIRN_E2E").is_none() {
-        eprintln!(
-            "consent platform tests need the built worker and Chromium: run them with `cargo xtask test` (sets CAIRN_E2E=1)"
-        );
-        let trials = TESTS.iter().map(|(name, _)| Trial::test(*name, || Ok(())).with_ignored_flag(true)).collect();
-        return libtest_mimic::run(&args, trials).exit_code();
-    }
-    let worker = match Worker::start() {
-        Ok(w) => Arc::new(w),
-        Err(e) => {
-            eprintln!("cannot start the worker: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let trials = TESTS
-        .iter()
-        .map(|&(name, test)| {
-            let w = Arc::clone(&worker);
-            Trial::test(name, move || test(&w).map_err(Failed::from))
-        })
-        .collect();
-    let conclusion = libtest_mimic::run(&args, trials);
-    if conclusion.has_failed() {
-        eprintln!("--- wrangler dev log (tail) ---\n{}", worker.log_tail());
-    }
-    drop(worker); // stops wrangler dev and removes its state
-    conclusion.exit_code()
+    suite::run("consent platform tests", TESTS, Worker::start)
 }
 
 // ---------------------------------------------------------------- helpers
-
-fn check(cond: bool, what: impl FnOnce() -> String) -> Result<()> {
-    if cond { Ok(()) } else { Err(what()) }
-}
 
 /// What the worker stored for `anonymousId`, newest first.
 fn events(w: &Worker, anonymous_id: &str) -> Result<Vec<Value>> {

@@ -6,31 +6,21 @@
 //! built worker, the npm tools on PATH and Chromium.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_tests::browser::Browser;
 use cairn_tests::http::{admin_get, admin_put, get, post};
+use cairn_tests::suite::{self, Test, check};
 use cairn_tests::worker::Worker;
 use cairn_tests::{DEMO_WRITE_KEY, Result, wait_for};
-use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
-
-type Test = fn(&Worker) -> Result<()>;
 
 /// Makes D1 itself abort any write of an event named "Injected Fault", so a
 /// test can see what a failed write leaves behind. No other event is affected.
 const FAULT_TRIGGER: &str = "CREATE TRIGGER test_injected_fault BEFORE INSERT ON events \
      WHEN NEW.event = 'Injected Fault' BEGIN SELECT RAISE(ABORT, 'injected fault'); END";
 
-/// Every test, by its function's name.
-macro_rules! tests {
-    ($($name:ident),* $(,)?) => {
-        &[$((stringify!($name), $name as Test)),*]
-    };
-}
-
-const TESTS: &[(&str, Test)] = tests![
+const TESTS: &[(&str, Test)] = cairn_tests::tests![
     demo_shop_click_is_stored_as_a_track_event,
     track_with_basic_auth_is_stored_once_per_message_id,
     ingest_rejects_bad_requests_with_json_errors,
@@ -73,38 +63,7 @@ fn add_to_cart(product_id: &str) -> String {
 }
 
 fn main() -> ExitCode {
-    let args = Arguments::from_args();
-    if std::env::var_os("CAIRN_E2E").is_none() {
-        eprintln!(
-            "end-to-end tests need the built worker and Chromium: run them with `cargo xtask test` (sets CAIRN_E2E=1)"
-        );
-        let trials = TESTS.iter().map(|(name, _)| Trial::test(*name, || Ok(())).with_ignored_flag(true)).collect();
-        return libtest_mimic::run(&args, trials).exit_code();
-    }
-    let worker = match Worker::start_with(&[], &[FAULT_TRIGGER]) {
-        Ok(w) => Arc::new(w),
-        Err(e) => {
-            eprintln!("cannot start the worker: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let trials = TESTS
-        .iter()
-        .map(|&(name, test)| {
-            let w = Arc::clone(&worker);
-            Trial::test(name, move || test(&w).map_err(Failed::from))
-        })
-        .collect();
-    let conclusion = libtest_mimic::run(&args, trials);
-    if conclusion.has_failed() {
-        eprintln!("--- wrangler dev log (tail) ---\n{}", worker.log_tail());
-    }
-    drop(worker); // stops wrangler dev and removes its state
-    conclusion.exit_code()
-}
-
-fn check(cond: bool, what: impl FnOnce() -> String) -> Result<()> {
-    if cond { Ok(()) } else { Err(what()) }
+    suite::run("end-to-end tests", TESTS, || Worker::start_with(&[], &[FAULT_TRIGGER]))
 }
 
 fn events(w: &Worker, query: &str) -> Result<Vec<Value>> {
