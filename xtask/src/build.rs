@@ -67,7 +67,9 @@ fn sdk(ws: &Workspace, tools: &Tools) -> Result<()> {
             .arg(bindgen_out.join("cairn_sdk_bg.opt.wasm")),
         "wasm-opt for the SDK",
     )?;
-    copy(&ws.path("sdk/js/cairn.js"), &bindgen_out.join("cairn.js"))?;
+    for file in ["cairn.js", "platforms.js"] {
+        copy(&ws.path("sdk/js").join(file), &bindgen_out.join(file))?;
+    }
 
     let public = fresh_dir(&ws.path("www-demo/public/sdk"))?;
     copy(&bindgen_out.join("cairn_sdk_bg.opt.wasm"), &public.join("cairn_sdk_bg.wasm"))?;
@@ -75,14 +77,16 @@ fn sdk(ws: &Workspace, tools: &Tools) -> Result<()> {
         Command::new(tools.node_bin.join("esbuild"))
             .env("PATH", tools.path_env())
             .arg(bindgen_out.join("cairn.js"))
-            .args(["--bundle", "--minify", "--format=esm", "--target=es2020", "--log-level=warning"])
-            .arg(format!("--outfile={}", public.join("cairn.js").display())),
+            // The consent platform adapters become a chunk of their own, fetched only when used.
+            .args(["--bundle", "--minify", "--splitting", "--format=esm", "--target=es2020", "--log-level=warning"])
+            .args(["--entry-names=[name]", "--chunk-names=[name]-[hash]"])
+            .arg(format!("--outdir={}", public.display())),
         "esbuild for the SDK loader",
     )?;
 
     let npm = fresh_dir(&ws.path("target/npm/cairn-sdk"))?;
     copy(&bindgen_out.join("cairn_sdk_bg.opt.wasm"), &npm.join("cairn_sdk_bg.wasm"))?;
-    for file in ["cairn.js", "cairn_sdk.js"] {
+    for file in ["cairn.js", "cairn_sdk.js", "platforms.js"] {
         copy(&bindgen_out.join(file), &npm.join(file))?;
     }
     for file in ["package.json", "cairn.d.ts", "README.md"] {

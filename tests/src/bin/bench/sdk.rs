@@ -101,6 +101,23 @@ pub fn size_section(md: &mut String, inputs: &Inputs) {
         size::kb(ajs.brotli),
         size::kb(GZIP_BUDGET),
     );
+    // Fetched only with `consent: 'tcf' | 'google'`, so not part of the total.
+    let sdk_dir = cairn_tests::workspace_root().join("www-demo/public/sdk");
+    let chunks = std::fs::read_dir(&sdk_dir).into_iter().flatten().flatten().filter(|e| {
+        let name = e.file_name();
+        name.to_string_lossy().starts_with("platforms-")
+    });
+    for chunk in chunks {
+        if let Ok(bytes) = std::fs::read(chunk.path()) {
+            let _ = writeln!(
+                md,
+                "The consent-platform adapters (`sdk/{}`, {} gzipped) are fetched only by pages that load with \
+                 `consent: 'tcf'` or `'google'`, and are not counted above.\n",
+                chunk.file_name().to_string_lossy(),
+                size::kb(size::gzip(&bytes))
+            );
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
