@@ -676,6 +676,22 @@ fn wait_for_page(browser: &mut Browser, path: &str) -> Result<()> {
     Ok(())
 }
 
+/// On the checkout page: fills what is still empty, places the order, and
+/// returns the visitor's stored events once the order is among them.
+fn place_order(browser: &mut Browser, w: &Worker, anonymous_id: &str) -> Result<Vec<Value>> {
+    browser.eval(
+        "document.querySelectorAll('form input').forEach((i) => { if (!i.value) i.value = 'Ada Buyer' }); true",
+    )?;
+    browser.click("#place-order")?;
+    wait_for_page(browser, "/order")?;
+    browser.eval("cairn.flush()")?;
+    wait_for("the order", Duration::from_secs(15), || {
+        events(w, &format!("anonymousId={anonymous_id}&limit=100"))
+            .ok()
+            .filter(|e| e.iter().any(|e| e["event"] == "Order Completed"))
+    })
+}
+
 /// The properties of the stored events named `event`, oldest first.
 fn named<'a>(stored: &'a [Value], event: &str) -> Vec<&'a Value> {
     stored.iter().rev().filter(|e| e["event"] == event).map(|e| &e["properties"]).collect()
@@ -698,19 +714,8 @@ fn shop_journey_sends_the_commerce_events(w: &Worker) -> Result<()> {
     })?;
     browser.click("#checkout")?;
     wait_for_page(&mut browser, "/checkout")?;
-    browser.eval(
-        "document.getElementById('checkout-email').value = 'Ada.Buyer@Example.com';
-         document.querySelectorAll('form input').forEach((i) => { if (!i.value) i.value = 'Ada Buyer' }); true",
-    )?;
-    browser.click("#place-order")?;
-    wait_for_page(&mut browser, "/order")?;
-    browser.eval("cairn.flush()")?;
-
-    let stored = wait_for("the order", Duration::from_secs(15), || {
-        events(w, &format!("anonymousId={anonymous_id}&limit=100"))
-            .ok()
-            .filter(|e| e.iter().any(|e| e["event"] == "Order Completed"))
-    })?;
+    browser.eval("document.getElementById('checkout-email').value = 'Ada.Buyer@Example.com'; true")?;
+    let stored = place_order(&mut browser, w, &anonymous_id)?;
     let commerce: Vec<&str> = stored
         .iter()
         .rev()
@@ -1037,17 +1042,7 @@ fn shop_journey_ends_in_one_profile_with_the_full_timeline(w: &Worker) -> Result
     browser.eval(&format!("document.getElementById('login-email').value = '{email}'; true"))?;
     browser.click("#login-submit")?;
     wait_for_page(&mut browser, "/checkout")?;
-    browser.eval(
-        "document.querySelectorAll('form input').forEach((i) => { if (!i.value) i.value = 'Ada Buyer' }); true",
-    )?;
-    browser.click("#place-order")?;
-    wait_for_page(&mut browser, "/order")?;
-    browser.eval("cairn.flush()")?;
-    let stored = wait_for("the order", Duration::from_secs(15), || {
-        events(w, &format!("anonymousId={anonymous_id}&limit=100"))
-            .ok()
-            .filter(|e| e.iter().any(|e| e["event"] == "Order Completed"))
-    })?;
+    let stored = place_order(&mut browser, w, &anonymous_id)?;
     let profile = profile_of(w, "email", &email)?;
     let ids = identifier_list(&profile);
     check(

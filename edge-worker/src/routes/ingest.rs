@@ -38,18 +38,7 @@ async fn accept(req: &mut Request, env: &Env, ctx: &Context, call: Call, origin:
         "send the write key as Basic auth user or as writeKey in the body",
     ))?;
     let db = env.d1("DB")?;
-    let source = store::sources::by_write_key_cached(&db, &write_key, runtime::now())
-        .await?
-        .ok_or(AppError::unauthorized("unknown_write_key", "the write key does not belong to any source"))?;
-    if origin.is_some_and(|o| !origin_allowed(&source.allowed_origins, o)) {
-        return Err(AppError::client(403, "origin_not_allowed", "this source does not accept events from this origin"));
-    }
-    if write_key == super::admin::DEMO_WRITE_KEY && super::admin::production(env) {
-        return Err(AppError::unauthorized(
-            "demo_write_key_refused",
-            "the demo write key works in local development only; create a source for production",
-        ));
-    }
+    let source = source_of(env, &db, &write_key, origin).await?;
     let received = Received { at: runtime::now(), id_seed: runtime::random_bytes() };
     let mut parsed = ingest::messages(body, &received)?;
     let enrichment = enrichment(req, &source)?;
@@ -195,6 +184,29 @@ async fn store_resolved(
     Err(AppError::client(503, "contention", "too many concurrent changes to the same profiles; retry"))
 }
 
+/// The source a write key belongs to, when it may be used from `origin` (a
+/// browser on another site) and in this environment (production refuses the
+/// demo key).
+async fn source_of(env: &Env, db: &D1Database, write_key: &str, origin: Option<&str>) -> AppResult<Source> {
+    let source = store::sources::by_write_key_cached(db, write_key, runtime::now())
+        .await?
+        .ok_or(AppError::unauthorized("unknown_write_key", "the write key does not belong to any source"))?;
+    if origin.is_some_and(|o| !origin_allowed(&source.allowed_origins, o)) {
+        return Err(AppError::client(
+            403,
+            "origin_not_allowed",
+            "this source does not accept requests from this origin",
+        ));
+    }
+    if write_key == super::admin::DEMO_WRITE_KEY && super::admin::production(env) {
+        return Err(AppError::unauthorized(
+            "demo_write_key_refused",
+            "the demo write key works in local development only; create a source for production",
+        ));
+    }
+    Ok(source)
+}
+
 /// `GET /v1/profile?anonymousId=` (or the `cairn_aid` cookie), with the
 /// write key as Basic auth or `writeKey=`: the visitor's profile for
 /// personalization, from the KV snapshot, with only the traits the source
@@ -209,16 +221,7 @@ pub async fn profile(req: Request, env: &Env) -> AppResult<Response> {
         "send the write key as Basic auth user or as the writeKey parameter",
     ))?;
     let db = env.d1("DB")?;
-    let source = store::sources::by_write_key_cached(&db, &write_key, runtime::now())
-        .await?
-        .ok_or(AppError::unauthorized("unknown_write_key", "the write key does not belong to any source"))?;
-    if origin.as_deref().is_some_and(|o| !origin_allowed(&source.allowed_origins, o)) {
-        return Err(AppError::client(
-            403,
-            "origin_not_allowed",
-            "this source does not accept requests from this origin",
-        ));
-    }
+    let source = source_of(env, &db, &write_key, origin.as_deref()).await?;
     let cookie = req
         .headers()
         .get("cookie")?

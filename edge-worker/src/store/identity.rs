@@ -56,8 +56,31 @@ struct TraitRow {
     at: i64,
 }
 
+/// Identifiers as stored in JSON columns: `[["email", "a@b.co"], ...]`.
 pub fn ids_json(ids: &[Identifier]) -> String {
     Value::from(ids.iter().map(|i| json!([i.kind.as_str(), i.value])).collect::<Vec<_>>()).to_string()
+}
+
+/// Reads what `ids_json` wrote.
+pub fn parse_ids(text: &str) -> Vec<Identifier> {
+    let rows: Vec<Vec<String>> = serde_json::from_str(text).unwrap_or_default();
+    rows.into_iter()
+        .filter_map(|r| match r.as_slice() {
+            [t, v] => Some(Identifier { kind: IdType::parse(t), value: v.clone() }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Adds one `profile_traits` row (the inverse of `trait_rows`) to `traits`.
+pub fn put_trait(traits: &mut Traits, key: String, kind: &str, value: &str, at: i64) {
+    let stamped = Stamped { at, value: serde_json::from_str(value).unwrap_or(Value::Null) };
+    let t = traits.entry(key).or_default();
+    if kind == "once" {
+        t.once = Some(stamped);
+    } else {
+        t.set = Some(stamped);
+    }
 }
 
 /// Reads every profile that owns one of `ids`, with all its identifiers and
@@ -92,13 +115,7 @@ pub async fn load(db: &D1Database, ids: &[Identifier], rules: Rules) -> Result<L
     }
     for row in results.next().map(|r| r.results::<TraitRow>()).transpose()?.unwrap_or_default() {
         let Some(p) = profiles.get_mut(&row.profile_id) else { continue };
-        let stamped = Stamped { at: row.at, value: serde_json::from_str(&row.value).unwrap_or(Value::Null) };
-        let t = p.traits.entry(row.key).or_default();
-        if row.kind == "once" {
-            t.once = Some(stamped);
-        } else {
-            t.set = Some(stamped);
-        }
+        put_trait(&mut p.traits, row.key, &row.kind, &row.value, row.at);
     }
     let consent = results
         .next()

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use worker::{D1Database, Result};
 
-use super::identity::{GUARD, UPSERT_GROUPS, UPSERT_TRAITS, ids_json, trait_rows};
+use super::identity::{GUARD, UPSERT_GROUPS, UPSERT_TRAITS, ids_json, parse_ids, trait_rows};
 use super::{int, profiles, text};
 
 /// An event as stored: source id, message id, the message.
@@ -50,16 +50,6 @@ struct EventRow {
     source_id: String,
     message_id: String,
     payload: String,
-}
-
-fn parse_ids(text: &str) -> Vec<Identifier> {
-    let rows: Vec<Vec<String>> = serde_json::from_str(text).unwrap_or_default();
-    rows.into_iter()
-        .filter_map(|r| match r.as_slice() {
-            [t, v] => Some(Identifier { kind: IdType::parse(t), value: v.clone() }),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The identifiers an event links (an alias's previousId under both readings).

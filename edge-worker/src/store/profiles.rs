@@ -1,11 +1,11 @@
 //! Reading unified profiles: what the admin API and the console show.
 
-use cairn_core::graph::{self, Stamped, Traits};
+use cairn_core::graph::{self, Traits};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use worker::{D1Database, Result};
 
-use super::identity::traits_from_json;
+use super::identity::{parse_ids, put_trait, traits_from_json};
 use super::{int, text};
 
 /// How many `merged_into` hops are followed from an old profile id.
@@ -106,13 +106,7 @@ fn time(ms: i64) -> String {
 }
 
 fn ids_value(text: &str) -> Value {
-    let rows: Vec<Vec<String>> = serde_json::from_str(text).unwrap_or_default();
-    rows.into_iter()
-        .filter_map(|r| match r.as_slice() {
-            [t, v] => Some(json!({"type": t, "value": v})),
-            _ => None,
-        })
-        .collect()
+    parse_ids(text).iter().map(|i| json!({"type": i.kind.as_str(), "value": i.value})).collect()
 }
 
 /// The profile `id` (a live one) as the admin API shows it.
@@ -243,13 +237,7 @@ pub async fn snapshot(db: &D1Database, id: &str) -> Result<Option<Value>> {
 fn traits_of(rows: Vec<TraitRow>) -> Traits {
     let mut traits = Traits::new();
     for r in rows {
-        let stamped = Stamped { at: r.at, value: serde_json::from_str(&r.value).unwrap_or(Value::Null) };
-        let t = traits.entry(r.key).or_default();
-        if r.kind == "once" {
-            t.once = Some(stamped);
-        } else {
-            t.set = Some(stamped);
-        }
+        put_trait(&mut traits, r.key, &r.kind, &r.value, r.at);
     }
     traits
 }
