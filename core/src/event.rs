@@ -119,6 +119,31 @@ pub struct Message {
     pub received_at: Millis,
 }
 
+/// The parts of a message that privacy rules read and edit (see
+/// `privacy::check`), borrowed from a [`Message`] in the worker or from a
+/// message's JSON object in the browser, where the SDK's guard screens
+/// batches as they are about to leave the page (`privacy::browser`).
+pub struct Parts<'m> {
+    pub kind: Kind,
+    /// `track`: the event name.
+    pub event: Option<&'m str>,
+    pub properties: &'m mut Map<String, Value>,
+    pub traits: &'m mut Map<String, Value>,
+    pub context: &'m mut Map<String, Value>,
+}
+
+impl Message {
+    pub fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            kind: self.kind,
+            event: self.event.as_deref(),
+            properties: &mut self.properties,
+            traits: &mut self.traits,
+            context: &mut self.context,
+        }
+    }
+}
+
 /// Longest identifier (userId, anonymousId, messageId, groupId, previousId)
 /// accepted. Longer ones are almost always a bug (a serialized object).
 pub const MAX_ID_LEN: usize = 512;

@@ -24,7 +24,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde_json::{Map, Number, Value, json};
 
-use crate::event::{Kind, Message, Violation, indexed_path};
+use crate::event::{Kind, Parts, Violation, indexed_path};
 
 /// What a plan does besides reporting violations. Each mode does what the
 /// one before it does, and more.
@@ -206,12 +206,12 @@ pub struct Outcome {
 /// the plan leaves out. Entries of an `identify`'s `$set_once` object are
 /// traits too (see `graph::traits_of`): checked against the same schema, and
 /// they satisfy `required`.
-pub fn apply(plan: &Plan, msg: &mut Message) -> Outcome {
+pub fn apply(plan: &Plan, msg: &mut Parts<'_>) -> Outcome {
     let mut c = Check { omit: plan.mode != Mode::Allow, removed: Vec::new(), violations: Vec::new() };
     let mut unplanned = false;
     match msg.kind {
-        Kind::Track => match msg.event.as_deref().and_then(|name| plan.events.get(name)) {
-            Some(event) => c.object(&event.properties, &mut msg.properties, "properties"),
+        Kind::Track => match msg.event.and_then(|name| plan.events.get(name)) {
+            Some(event) => c.object(&event.properties, msg.properties, "properties"),
             None => {
                 unplanned = true;
                 c.violations.push(Violation::new(
@@ -223,17 +223,17 @@ pub fn apply(plan: &Plan, msg: &mut Message) -> Outcome {
         },
         Kind::Identify => {
             if let Some(schema) = &plan.identify {
-                c.identify(schema, &mut msg.traits);
+                c.identify(schema, msg.traits);
             }
         }
         Kind::Page => {
             if let Some(schema) = &plan.page {
-                c.object(schema, &mut msg.properties, "properties");
+                c.object(schema, msg.properties, "properties");
             }
         }
         Kind::Group => {
             if let Some(schema) = &plan.group {
-                c.object(schema, &mut msg.traits, "traits");
+                c.object(schema, msg.traits, "traits");
             }
         }
         Kind::Screen | Kind::Alias => {}

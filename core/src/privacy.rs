@@ -9,8 +9,10 @@ use alloc::vec::Vec;
 use serde_json::{Map, Value, json};
 
 use crate::consent::Category;
-use crate::event::{Kind, Message, Violation};
+use crate::event::{Kind, Message, Parts, Violation};
 use crate::{pii, plan};
+
+pub mod browser;
 
 /// How a source treats an event's `context.consent.categoryPreferences`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -110,8 +112,8 @@ impl Rules {
     }
 
     /// The consent category an event needs.
-    pub fn category(&self, msg: &Message) -> Category {
-        let named = msg.event.as_ref().filter(|_| msg.kind == Kind::Track);
+    pub fn category(&self, kind: Kind, event: Option<&str>) -> Category {
+        let named = event.filter(|_| kind == Kind::Track);
         named.and_then(|e| self.event_categories.get(e)).copied().unwrap_or(Category::Analytics)
     }
 }
@@ -144,21 +146,21 @@ pub struct Verdict {
     pub violations: Vec<Violation>,
 }
 
-/// The message's own answer for `category`: `Some(allowed)` when its
+/// A message's own answer for `category`: `Some(allowed)` when its
 /// `context.consent.categoryPreferences` names it.
-pub fn preference(msg: &Message, category: Category) -> Option<bool> {
+pub fn preference(context: &Map<String, Value>, category: Category) -> Option<bool> {
     if category == Category::Necessary {
         return Some(true);
     }
-    let prefs = msg.context.get("consent")?.get("categoryPreferences")?;
+    let prefs = context.get("consent")?.get("categoryPreferences")?;
     prefs.get(category.as_str())?.as_bool()
 }
 
 /// Runs the stages over `msg`; `salt` keys the PII hashes.
-pub fn check(msg: &mut Message, rules: &Rules, salt: &[u8]) -> Verdict {
-    let category = rules.category(msg);
+pub fn check(msg: &mut Parts<'_>, rules: &Rules, salt: &[u8]) -> Verdict {
+    let category = rules.category(msg.kind, msg.event);
     let mut verdict = Verdict { category: Some(category), ..Verdict::default() };
-    let allowed = match (preference(msg, category), rules.consent) {
+    let allowed = match (preference(msg.context, category), rules.consent) {
         (Some(allowed), _) => allowed,
         (None, ConsentRule::Enforce) => true,
         (None, ConsentRule::Require) => false,

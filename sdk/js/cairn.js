@@ -82,6 +82,27 @@ async function post(body) {
   return res;
 }
 
+// The source's privacy rules for the browser, from its settings: a function
+// that screens a body (see `guard.js`), or null when the source has none, in
+// which case the guard module is never fetched. Asked for with the first
+// batch, so nothing is requested before consent allows sending; the browser's
+// HTTP cache keeps the answer for a few minutes.
+let screen;
+let screening = null;
+function rules() {
+  screening ||= fetch(`${host}/v1/projects/${encodeURIComponent(key)}/settings`)
+    .then((r) => (r.ok ? r.json() : r.status >= 500 ? Promise.reject(r.status) : {}))
+    .then((s) => (s.privacy ? import('./guard.js').then((m) => m.guard(s.privacy)) : null))
+    .then(
+      (fn) => (screen = fn),
+      (e) => {
+        screening = null; // asked again with the next attempt
+        throw e;
+      },
+    );
+  return screening;
+}
+
 // Sends batches one at a time until the queue is empty or a retry is due.
 async function send() {
   if (sending || !instance) return;
@@ -90,11 +111,14 @@ async function send() {
     for (let body; (body = instance.takeBatch(BATCH_BYTES)); ) {
       let status, retryAfter;
       try {
-        const res = await post(body);
+        if (screen === undefined) await rules();
+        if (screen) body = screen(body);
+        // Nothing left once the rules have run: done, as if delivered.
+        const res = body ? await post(body) : { status: 200, headers: new Headers() };
         status = res.status;
         retryAfter = res.headers.get('retry-after') ?? undefined;
       } catch {
-        // network error: no status, retried with backoff
+        // network error (or the rules could not be had): no status, retried with backoff
       }
       const next = instance.ack(status, retryAfter, Math.random());
       saveSoon();
@@ -151,10 +175,14 @@ const record = (fn) =>
 // When the page goes away, what is left goes out with sendBeacon. A beacon
 // has no answer, so the queue is saved first, beaconed messages included:
 // the next page sends them again, and the server keeps each messageId once.
+// Until the source's rules are known nothing is beaconed: the saved queue
+// goes with the next page.
 function leave() {
   if (!instance) return;
   save(true);
+  if (screen === undefined) return;
   for (let body; (body = instance.drainForBeacon(BATCH_BYTES)); ) {
+    if (screen && !(body = screen(body))) continue;
     if (!navigator.sendBeacon(endpoint, body)) {
       fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => {});
     }

@@ -1,7 +1,9 @@
-//! Consent platforms, end to end: the SDK loaded with `{consent: 'tcf'}` or
-//! `{consent: 'google'}` on the stand-in platform pages (`www-demo/public/cmp/`),
-//! in a real headless Chromium against the real worker. What counts is what
-//! the browser really sends (DevTools network events) and stores (cookies,
+//! The SDK's privacy in the browser, end to end: consent platforms (the SDK
+//! loaded with `{consent: 'tcf'}` or `{consent: 'google'}` on the stand-in
+//! platform pages, `www-demo/public/cmp/`) and the guard that runs a source's
+//! PII policy and tracking plan before anything leaves the page, in a real
+//! headless Chromium against the real worker. What counts is what the
+//! browser really sends (DevTools network events) and stores (cookies,
 //! localStorage), and what the worker stores.
 //!
 //! Gated by `CAIRN_E2E=1` (set by `cargo xtask test`), like `e2e.rs`: they need
@@ -11,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cairn_tests::browser::Browser;
-use cairn_tests::http::admin_get;
+use cairn_tests::http::{admin_get, admin_put, post};
 use cairn_tests::suite::{self, Test, check};
 use cairn_tests::worker::Worker;
 use cairn_tests::{Result, wait_for};
@@ -26,6 +28,7 @@ const TESTS: &[(&str, Test)] = cairn_tests::tests![
     the_platform_overrides_a_stored_banner_choice,
     google_consent_mode_default_denied_holds_until_the_update,
     google_consent_mode_granted_defaults_and_late_platforms,
+    blocked_and_redacted_pii_never_leaves_the_browser,
 ];
 
 fn main() -> ExitCode {
@@ -101,7 +104,8 @@ fn wait_for_stored_keys(browser: &mut Browser, keys: &[&str]) -> Result<Vec<Stri
 /// The bodies of the requests the browser sent to the ingest API so far.
 fn sent_bodies(browser: &mut Browser) -> Result<Vec<String>> {
     let sent = browser.requests_to("/v1/")?;
-    Ok(sent.iter().map(|r| r["postData"].as_str().unwrap_or_default().to_owned()).collect())
+    let posts = sent.iter().filter(|r| r["method"] == "POST");
+    Ok(posts.map(|r| r["postData"].as_str().unwrap_or_default().to_owned()).collect())
 }
 
 /// Waits out the SDK's 5 s flush timer, then leaves the page (its beacon
@@ -164,6 +168,9 @@ fn tcf_consent_to_measurement_sends_with_analytics_only(w: &Worker) -> Result<()
     let bodies = sent_bodies(&mut browser)?;
     check(bodies.iter().any(|b| b.contains("Product Added")), || format!("sent: {bodies:?}"))?;
     check(bodies.iter().all(|b| b.contains(r#""analytics":true,"marketing":false"#)), || format!("sent: {bodies:?}"))?;
+    // The demo source has no rules for the browser: the guard is never fetched.
+    let guard = browser.requests_to("guard")?;
+    check(guard.is_empty(), || format!("guard fetched: {guard:?}"))?;
     // Identifiers are kept (the platform allowed storage); no consent choice of
     // Cairn's own: the platform keeps the decision.
     wait_for_stored_keys(&mut browser, &["cairn.anonymousId"])?;
@@ -362,4 +369,73 @@ fn google_consent_mode_granted_defaults_and_late_platforms(w: &Worker) -> Result
     wait_for_stored(w, &late, &["page"])?;
     let commands = fresh.eval("dataLayer.filter((e) => e[0] === 'consent').length")?;
     check(commands == 1, || format!("consent commands in dataLayer: {commands}"))
+}
+
+// ---------------------------------------------------------------- the guard
+
+/// A source whose PII policy blocks SSNs and a `secret` property, redacts
+/// phones and hashes emails, with a plan that omits unplanned properties of
+/// `Newsletter Joined`. The SDK fetches its rules and the guard with the
+/// first batch; blocked events and redacted values never leave the page,
+/// neither in `fetch` requests nor in the beacon when the page goes away.
+/// Hashing needs the workspace's secret, so emails go to the worker, which
+/// stores them hashed.
+fn blocked_and_redacted_pii_never_leaves_the_browser(w: &Worker) -> Result<()> {
+    let token = format!("Bearer {}", cairn_tests::DEV_ADMIN_TOKEN);
+    let headers = [("authorization", token.as_str()), ("content-type", "application/json")];
+    let r = post(&w.url("/admin/sources"), &headers, r#"{"name": "Guarded shop", "allowedOrigins": []}"#)?;
+    check(r.status == 201, || format!("create source: {} {}", r.status, r.body))?;
+    let (id, key) = (r.body["source"]["id"].as_str().ok_or("id")?, r.body["source"]["writeKey"].as_str().ok_or("key")?);
+    let policy = json!({"classes": {"us_ssn": "block", "phone": "redact", "email": "hash"}, "paths": {"properties.secret": "block"}});
+    let plan = json!({"mode": "omit_properties", "events": [{"name": "Newsletter Joined", "properties": {"topic": {"type": "string"}}}]});
+    for (part, body) in [("pii-policy", policy), ("tracking-plan", plan)] {
+        let r = admin_put(&w.url(&format!("/admin/sources/{id}/{part}")), &body.to_string())?;
+        check(r.status == 200, || format!("PUT {part}: {} {}", r.status, r.body))?;
+    }
+
+    let mut browser = Browser::start()?;
+    browser.goto(&w.url("/healthz"))?;
+    let load = format!(
+        "import('/sdk/cairn.js').then((m) => new Promise((resolve) => {{ \
+           m.default.load({key:?}, {{consent: 'opt-out', autocapture: false}}); m.default.ready(resolve); }}))\
+         .then(() => cairn.user().anonymousId)"
+    );
+    let anonymous_id = browser.eval(&load)?.as_str().ok_or("no anonymousId")?.to_owned();
+    browser.eval(
+        "cairn.track('Form Sent', {ssn: '123-45-6789', topic: 'tax'});
+         cairn.track('Contact Saved', {secret: 'sesame-4242'});
+         cairn.track('Newsletter Joined', {topic: 'shoes', coupon: 'SAVE-77-COUPON'});
+         cairn.identify('guarded-user', {email: 'guard@example.com', phone: '+1 415 555 0100'});
+         cairn.track('Viewed', {note: 'call me on +1 415 555 0100'});
+         cairn.flush()",
+    )?;
+    let stored = wait_for_stored(w, &anonymous_id, &["Newsletter Joined", "identify", "Viewed"])?;
+    // More of the same when the page goes away: its beacon is screened too.
+    // (The page stays, so DevTools still sees what it sends.)
+    browser.eval(
+        "cairn.track('Form Sent', {ssn: '321-54-9876'}); cairn.track('Left', {});
+         dispatchEvent(new PageTransitionEvent('pagehide'))",
+    )?;
+    wait_for_stored(w, &anonymous_id, &["Newsletter Joined", "identify", "Viewed", "Left"])?;
+
+    let sent = browser.requests_to("")?;
+    let text = serde_json::to_string(&sent).map_err(|e| e.to_string())?;
+    for secret in ["123-45-6789", "321-54-9876", "sesame-4242", "SAVE-77-COUPON", "415 555 0100", "Contact Saved"] {
+        check(!text.contains(secret), || format!("{secret} left the browser: {text}"))?;
+    }
+    let fetched = |needle: &str| sent.iter().any(|r| r["url"].as_str().is_some_and(|u| u.contains(needle)));
+    check(fetched(&format!("/v1/projects/{key}/settings")) && fetched("cairn_sdk_guard_bg.wasm"), || {
+        format!("the rules and the guard were not fetched: {text}")
+    })?;
+    let posts = sent_bodies(&mut browser)?;
+    check(posts.len() == 2 && posts[1].contains("\"Left\""), || format!("a request, then a beacon: {posts:?}"))?;
+
+    // What the worker stored: the unplanned coupon and the phone never came;
+    // the email came and was hashed before it was stored.
+    check(stored[0]["properties"] == json!({"topic": "shoes"}), || format!("planned: {}", stored[0]))?;
+    let traits = &stored[1]["traits"];
+    check(traits["phone"] == "[redacted]", || format!("traits: {traits}"))?;
+    check(traits["email"].as_str().is_some_and(|e| e.len() == 64 && !e.contains('@')), || format!("traits: {traits}"))?;
+    check(stored[2]["properties"]["note"] == "call me on [redacted]", || format!("free text: {}", stored[2]))?;
+    Ok(())
 }

@@ -1215,6 +1215,26 @@ fn consent_pii_and_tracking_plans_apply_at_ingest(w: &Worker) -> Result<()> {
         format!("plan: {} {}", r.status, r.body)
     })?;
 
+    // What the browser SDK gets to enforce before sending: the same rules,
+    // hashing left to the worker (it needs the secret salt); nothing for a
+    // source without rules; a JSON error for an unknown key.
+    let r = get(&w.url(&format!("/v1/projects/{key}/settings")), &[])?;
+    let p = &r.body["privacy"];
+    check(
+        r.status == 200
+            && p["piiPolicy"]["classes"] == json!({"email": "allow", "payment_card": "block"})
+            && p["piiPolicy"]["paths"] == json!({"properties.note": "redact"})
+            && p["trackingPlan"]["mode"] == "omit_properties"
+            && p["eventCategories"] == json!({"Order Completed": "necessary"}),
+        || format!("settings: {} {}", r.status, r.body),
+    )?;
+    let r = get(&w.url(&format!("/v1/projects/{DEMO_WRITE_KEY}/settings")), &[])?;
+    check(r.status == 200 && r.body == json!({"privacy": null}), || format!("demo settings: {} {}", r.status, r.body))?;
+    let r = get(&w.url("/v1/projects/wk_nope/settings"), &[])?;
+    check(r.status == 401 && r.body["error"] == "unknown_write_key", || {
+        format!("unknown key: {} {}", r.status, r.body)
+    })?;
+
     let user = unique_id("private");
     let prefs = |analytics: bool, marketing: bool| json!({"consent": {"categoryPreferences": {"necessary": true, "analytics": analytics, "marketing": marketing}}});
     let m = |n: u32, event: &str, properties: Value, context: Value| {

@@ -31,21 +31,62 @@ fn cargo_wasm(ws: &Workspace, tools: &Tools) -> Command {
 
 /// The SDK: wasm shrunk with wasm-opt -Oz; the loader and wasm-bindgen's glue
 /// bundled and minified by esbuild into one ES module, next to the wasm, in
-/// the demo's assets (`/sdk/`); and the npm package in `target/npm/cairn-sdk`.
+/// the demo's assets (`/sdk/`); the guard (`cairn-sdk-guard`) and the
+/// consent-platform adapters as chunks of their own, fetched only by the
+/// pages that use them; and the npm package in `target/npm/cairn-sdk`.
 fn sdk(ws: &Workspace, tools: &Tools) -> Result<()> {
-    step("build: browser SDK (cairn-sdk -> wasm32)");
-    cmd::run(
-        cargo_wasm(ws, tools).args(["build", "--package", "cairn-sdk", "--release", "--target", TARGET]),
-        "building the SDK",
-    )?;
-    let wasm = tools.wasm.target_dir(ws).join(TARGET).join("release/cairn_sdk.wasm");
+    step("build: browser SDK (cairn-sdk, cairn-sdk-guard -> wasm32)");
     let bindgen_out = ws.path("target/sdk-bindgen");
+    let modules = [("cairn-sdk", "cairn_sdk"), ("cairn-sdk-guard", "cairn_sdk_guard")];
+    for (package, _) in modules {
+        cmd::run(
+            cargo_wasm(ws, tools).args(["build", "--package", package, "--release", "--target", TARGET]),
+            &format!("building {package}"),
+        )?;
+    }
+    for (_, name) in modules {
+        bindgen_and_shrink(ws, tools, name, &bindgen_out)?;
+    }
+    for file in ["cairn.js", "platforms.js", "guard.js"] {
+        copy(&ws.path("sdk/js").join(file), &bindgen_out.join(file))?;
+    }
+    let wasm_files = modules.map(|(_, name)| format!("{name}_bg.wasm"));
+
+    let public = fresh_dir(&ws.path("www-demo/public/sdk"))?;
+    for file in &wasm_files {
+        copy(&bindgen_out.join(file.replace("_bg.", "_bg.opt.")), &public.join(file))?;
+    }
     cmd::run(
-        Command::new(&tools.wasm_bindgen)
-            .args(["--target", "web", "--no-typescript", "--out-dir"])
-            .arg(&bindgen_out)
-            .arg(&wasm),
-        "wasm-bindgen for the SDK",
+        Command::new(tools.node_bin.join("esbuild"))
+            .env("PATH", tools.path_env())
+            .arg(bindgen_out.join("cairn.js"))
+            // What is imported with `import()` becomes a chunk of its own.
+            .args(["--bundle", "--minify", "--splitting", "--format=esm", "--target=es2020", "--log-level=warning"])
+            .args(["--entry-names=[name]", "--chunk-names=[name]-[hash]"])
+            .arg(format!("--outdir={}", public.display())),
+        "esbuild for the SDK loader",
+    )?;
+
+    let npm = fresh_dir(&ws.path("target/npm/cairn-sdk"))?;
+    for file in &wasm_files {
+        copy(&bindgen_out.join(file.replace("_bg.", "_bg.opt.")), &npm.join(file))?;
+    }
+    for file in ["cairn.js", "cairn_sdk.js", "platforms.js", "guard.js", "cairn_sdk_guard.js"] {
+        copy(&bindgen_out.join(file), &npm.join(file))?;
+    }
+    for file in ["package.json", "cairn.d.ts", "README.md"] {
+        copy(&ws.path("sdk/npm").join(file), &npm.join(file))?;
+    }
+    Ok(())
+}
+
+/// wasm-bindgen's glue for `target/.../{name}.wasm` into `out`, and the
+/// wasm shrunk by wasm-opt -Oz as `{name}_bg.opt.wasm`.
+fn bindgen_and_shrink(ws: &Workspace, tools: &Tools, name: &str, out: &Path) -> Result<()> {
+    let wasm = tools.wasm.target_dir(ws).join(TARGET).join("release").join(format!("{name}.wasm"));
+    cmd::run(
+        Command::new(&tools.wasm_bindgen).args(["--target", "web", "--no-typescript", "--out-dir"]).arg(out).arg(&wasm),
+        &format!("wasm-bindgen for {name}"),
     )?;
     cmd::run(
         Command::new(tools.node_bin.join("wasm-opt"))
@@ -62,37 +103,11 @@ fn sdk(ws: &Workspace, tools: &Tools) -> Result<()> {
                 "--enable-reference-types",
                 "--enable-multivalue",
             ])
-            .arg(bindgen_out.join("cairn_sdk_bg.wasm"))
+            .arg(out.join(format!("{name}_bg.wasm")))
             .arg("-o")
-            .arg(bindgen_out.join("cairn_sdk_bg.opt.wasm")),
-        "wasm-opt for the SDK",
-    )?;
-    for file in ["cairn.js", "platforms.js"] {
-        copy(&ws.path("sdk/js").join(file), &bindgen_out.join(file))?;
-    }
-
-    let public = fresh_dir(&ws.path("www-demo/public/sdk"))?;
-    copy(&bindgen_out.join("cairn_sdk_bg.opt.wasm"), &public.join("cairn_sdk_bg.wasm"))?;
-    cmd::run(
-        Command::new(tools.node_bin.join("esbuild"))
-            .env("PATH", tools.path_env())
-            .arg(bindgen_out.join("cairn.js"))
-            // The consent platform adapters become a chunk of their own, fetched only when used.
-            .args(["--bundle", "--minify", "--splitting", "--format=esm", "--target=es2020", "--log-level=warning"])
-            .args(["--entry-names=[name]", "--chunk-names=[name]-[hash]"])
-            .arg(format!("--outdir={}", public.display())),
-        "esbuild for the SDK loader",
-    )?;
-
-    let npm = fresh_dir(&ws.path("target/npm/cairn-sdk"))?;
-    copy(&bindgen_out.join("cairn_sdk_bg.opt.wasm"), &npm.join("cairn_sdk_bg.wasm"))?;
-    for file in ["cairn.js", "cairn_sdk.js", "platforms.js"] {
-        copy(&bindgen_out.join(file), &npm.join(file))?;
-    }
-    for file in ["package.json", "cairn.d.ts", "README.md"] {
-        copy(&ws.path("sdk/npm").join(file), &npm.join(file))?;
-    }
-    Ok(())
+            .arg(out.join(format!("{name}_bg.opt.wasm"))),
+        &format!("wasm-opt for {name}"),
+    )
 }
 
 /// An empty directory at `dir` (what an earlier build left there goes).

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use serde_json::{Map, Value};
 
 use super::{Class, REDACTED, classify_field, find, hash};
-use crate::event::{Message, Violation};
+use crate::event::{Parts, Violation};
 use crate::text;
 
 /// What happens to a value, from the mildest to the strictest.
@@ -193,10 +193,10 @@ pub fn apply(value: &mut Value, root: &str, policy: &Policy, salt: &[u8]) -> Rep
 
 /// [`apply`] over the parts of a message that carry what people typed or
 /// were asked for: `properties`, `traits` and `context.traits`.
-pub fn apply_message(msg: &mut Message, policy: &Policy, salt: &[u8]) -> Report {
+pub fn apply_message(msg: &mut Parts<'_>, policy: &Policy, salt: &[u8]) -> Report {
     let mut walk = Walk { policy, salt, path: String::new(), report: Report::default() };
-    walk.object(&mut msg.properties, "properties");
-    walk.object(&mut msg.traits, "traits");
+    walk.object(msg.properties, "properties");
+    walk.object(msg.traits, "traits");
     if let Some(Value::Object(traits)) = msg.context.get_mut("traits") {
         walk.object(traits, "context.traits");
     }

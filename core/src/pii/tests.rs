@@ -464,7 +464,7 @@ fn messages_are_scanned_in_properties_and_traits() {
     msg.traits.insert("email".into(), "ada@example.com".into());
     msg.context.insert("traits".into(), json!({"phone": "+49 30 1234 5678"}));
     msg.context.insert("ip".into(), "203.0.113.7".into());
-    let report = apply_message(&mut msg, &Policy { default: Action::Redact, ..Policy::default() }, b"s");
+    let report = apply_message(&mut msg.parts(), &Policy { default: Action::Redact, ..Policy::default() }, b"s");
     let paths: Vec<_> = report.findings.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["traits.email", "context.traits.phone"]);
     assert_eq!(msg.traits["email"], REDACTED);

@@ -1,4 +1,5 @@
 use super::*;
+use crate::event::Message;
 use alloc::format;
 use alloc::vec;
 use expect_test::{Expect, expect};
@@ -65,7 +66,7 @@ fn check(mode: Mode, lines: &str, expect: Expect) {
     let mut out = Vec::new();
     for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let mut m = message(line);
-        let outcome = apply(&plan, &mut m);
+        let outcome = apply(&plan, &mut m.parts());
         let data = match m.kind {
             Kind::Identify | Kind::Group => &m.traits,
             _ => &m.properties,
@@ -236,11 +237,14 @@ fn calls_without_a_schema_are_not_checked() {
     for line in [r#"identify {"x": 1}"#, r#"page {"x": 1}"#, r#"group {"x": 1}"#] {
         let mut m = message(line);
         let before = m.clone();
-        assert_eq!(apply(&plan, &mut m), Outcome { decision: Decision::Keep, removed: vec![], violations: vec![] });
+        assert_eq!(
+            apply(&plan, &mut m.parts()),
+            Outcome { decision: Decision::Keep, removed: vec![], violations: vec![] }
+        );
         assert_eq!(m, before);
     }
     // With no events listed, block_events admits no track call.
-    let outcome = apply(&plan, &mut message(r#"track Product Added {}"#));
+    let outcome = apply(&plan, &mut message(r#"track Product Added {}"#).parts());
     assert_eq!(outcome.decision, Decision::Drop(Reason::UnplannedEvent));
 }
 
@@ -418,7 +422,7 @@ proptest! {
             .into_iter()
             .map(|mode| {
                 let mut m = msg.clone();
-                let outcome = apply(&shop(mode), &mut m);
+                let outcome = apply(&shop(mode), &mut m.parts());
                 (mode, m, outcome)
             })
             .collect();
@@ -446,7 +450,7 @@ proptest! {
     fn omit_properties_leaves_only_planned_properties(msg in any_message()) {
         let plan = shop(Mode::OmitProperties);
         let mut m = msg;
-        apply(&plan, &mut m);
+        apply(&plan, &mut m.parts());
         match m.kind {
             Kind::Track => {
                 if let Some(event) = m.event.as_deref().and_then(|e| plan.events.get(e)) {

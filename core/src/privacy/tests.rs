@@ -17,7 +17,7 @@ fn run(rules: &Rules, cases: &[Value]) -> String {
     let mut out = String::new();
     for c in cases {
         let mut m = msg(c.clone());
-        let v = check(&mut m, rules, b"salt");
+        let v = check(&mut m.parts(), rules, b"salt");
         let found: Vec<String> =
             v.findings.iter().map(|f| format!("{}={}", f.path, f.class.map_or("-", pii::Class::as_str))).collect();
         let codes: Vec<&str> = v.violations.iter().map(|v| v.code).collect();
@@ -107,4 +107,86 @@ fn settings_round_trip_and_report_every_problem() {
     let paths: Vec<String> = bad.err().unwrap_or_default().iter().map(|v| v.path.to_string()).collect();
     expect![[r#"["settings.consent", "settings.eventCategories.X", "settings.piiPolicy.default", "settings.trackingPlan.mode"]"#]]
         .assert_eq(&format!("{paths:?}"));
+}
+
+/// What `browser::for_browser` keeps of each source's rules, as settings JSON.
+#[test]
+fn the_browser_gets_the_rules_it_can_act_on() {
+    let cases = [
+        json!({}),
+        json!({"piiPolicy": {"classes": {"email": "hash"}, "default": "allow"}, "trackingPlan": {"mode": "allow"}}),
+        json!({"eventCategories": {"Viewed": "analytics"}}),
+        json!({"eventCategories": {"Ad Clicked": "marketing"}}),
+        json!({"piiPolicy": {"classes": {"email": "hash", "us_ssn": "block"}, "paths": {"traits.phone": "hash"}}}),
+        json!({"trackingPlan": {"mode": "omit_properties", "events": []}}),
+    ];
+    let out: Vec<String> = cases
+        .iter()
+        .map(|c| match browser::for_browser(&rules(c.clone())) {
+            None => "none".to_string(),
+            Some(r) => {
+                let mut s = Map::new();
+                r.write_settings(&mut s);
+                Value::Object(s).to_string()
+            }
+        })
+        .collect();
+    expect![[r#"
+        none
+        none
+        none
+        {"consent":"enforce","eventCategories":{"Ad Clicked":"marketing"},"piiPolicy":null,"trackingPlan":null}
+        {"consent":"enforce","eventCategories":{},"piiPolicy":{"classes":{"email":"allow","us_ssn":"block"},"default":"allow","paths":{"traits.phone":"allow"}},"trackingPlan":null}
+        {"consent":"enforce","eventCategories":{},"piiPolicy":null,"trackingPlan":{"events":[],"mode":"omit_properties"}}"#]]
+    .assert_eq(&out.join("\n"));
+}
+
+/// A batch as the SDK sends it, screened in the browser: blocked and
+/// unconsented events go, redacted values and unplanned properties never
+/// leave, hashed fields are left for the worker.
+#[test]
+fn the_browser_screens_a_batch_like_the_worker() {
+    let r = rules(json!({
+        "eventCategories": {"Ad Clicked": "marketing"},
+        "piiPolicy": {"classes": {"email": "hash", "us_ssn": "block", "phone": "redact"}},
+        "trackingPlan": {"mode": "omit_properties", "events": [{"name": "Signed Up", "properties": {"plan": {"type": "string"}, "note": {}}}]}
+    }));
+    let browser = browser::for_browser(&r).expect("rules for the browser");
+    let consent = json!({"categoryPreferences": {"necessary": true, "analytics": true, "marketing": false}});
+    let m = |v: Value| {
+        let mut v = v;
+        v["anonymousId"] = "a1".into();
+        v["context"] = json!({"consent": consent, "page": {"url": "https://shop.example/"}});
+        v
+    };
+    let body = json!({"batch": [
+        m(json!({"type": "track", "event": "Signed Up", "properties": {"plan": "pro", "note": "call +1 415 555 0100", "coupon": "X"}})),
+        m(json!({"type": "track", "event": "Form Sent", "properties": {"ssn": "123-45-6789", "topic": "tax"}})),
+        m(json!({"type": "identify", "traits": {"email": "ada@example.com"}})),
+        m(json!({"type": "track", "event": "Ad Clicked", "properties": {}})),
+        "not a message",
+    ], "writeKey": "k", "sentAt": "2026-12-05T00:00:00.000Z"})
+    .to_string();
+    let out = browser::screen(&body, &browser).expect("a batch");
+    assert_eq!((out.kept, out.dropped), (3, 2));
+    let batch: Vec<String> = serde_json::from_str::<Value>(&out.body).expect("JSON")["batch"]
+        .as_array()
+        .expect("batch")
+        .iter()
+        .map(|m| [&m["properties"], &m["traits"]].map(Value::to_string).join(" "))
+        .collect();
+    expect![[r#"
+        {"note":"call [redacted]","plan":"pro"} null
+        null {"email":"ada@example.com"}
+        null null"#]]
+    .assert_eq(&batch.join("\n"));
+    // Whatever the rules drop in the browser, the worker drops too.
+    for (i, original) in
+        serde_json::from_str::<Value>(&body).expect("JSON")["batch"].as_array().expect("batch")[..4].iter().enumerate()
+    {
+        let mut msg = msg(original.clone());
+        let dropped = check(&mut msg.parts(), &r, b"salt").dropped.is_some();
+        assert_eq!(dropped, [false, true, false, true][i], "message {i}");
+    }
+    assert!(browser::screen("[1]", &browser).is_err());
 }

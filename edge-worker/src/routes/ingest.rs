@@ -101,7 +101,7 @@ fn screen(
             index += 1;
             continue;
         }
-        let verdict = privacy::check(&mut m, rules, &salt);
+        let verdict = privacy::check(&mut m.parts(), rules, &salt);
         for f in &verdict.findings {
             let class = f.class.map_or("path_rule", |c| c.as_str()).to_owned();
             *out.counts.findings.entry((f.path.clone(), class, f.action.as_str().to_owned())).or_default() += 1;
@@ -249,6 +249,37 @@ pub async fn profile(req: Request, env: &Env) -> AppResult<Response> {
     }
     Ok(resp)
 }
+
+/// `GET /v1/projects/{writeKey}/settings`: what the browser SDK needs to
+/// know of its source, as Segment's settings endpoint does for analytics.js.
+/// `privacy` holds the rules the browser enforces before a batch leaves the
+/// page (`core::privacy::browser`), or `null` when there are none; only the
+/// SDK's guard reads it. Public like the write key it is keyed by; cached
+/// for a few minutes.
+pub async fn settings(req: Request, env: &Env, write_key: &str) -> AppResult<Response> {
+    let origin = foreign_origin(&req)?;
+    let result = source_of(env, &env.d1("DB")?, write_key, origin.as_deref()).await.and_then(|source| {
+        let privacy = privacy::browser::for_browser(&source.settings.privacy).map_or(Value::Null, |rules| {
+            let mut settings = Map::new();
+            rules.write_settings(&mut settings);
+            Value::Object(settings)
+        });
+        let mut resp = json_response(200, &json!({"privacy": privacy}));
+        resp.headers_mut().set("cache-control", &format!("public, max-age={SETTINGS_MAX_AGE}"))?;
+        Ok(resp)
+    });
+    // Errors are readable by the page too (as with ingest), so the SDK can tell
+    // a wrong write key from a network failure.
+    let mut resp = result.unwrap_or_else(AppError::into_response);
+    if let Some(origin) = origin.filter(|_| resp.status_code() != 403) {
+        set_cors(&mut resp, &origin);
+    }
+    Ok(resp)
+}
+
+/// How long browsers may keep a source's settings: a changed rule reaches
+/// pages within this many seconds (the worker enforces it at once).
+const SETTINGS_MAX_AGE: u32 = 300;
 
 /// Parses a batch exactly as `post` does, then answers without storing:
 /// the floor that ingest throughput is measured against.

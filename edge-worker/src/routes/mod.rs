@@ -35,6 +35,11 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> AppResult<Response> {
             Method::Options => ingest::preflight(req, env).await,
             _ => Err(AppError::method_not_allowed("GET, OPTIONS")),
         },
+        ["v1", "projects", write_key, "settings"] => match method {
+            Method::Get => ingest::settings(req, env, write_key).await,
+            Method::Options => ingest::preflight(req, env).await,
+            _ => Err(AppError::method_not_allowed("GET, OPTIONS")),
+        },
         ["v1", call] => match (method, Call::from_route(call)) {
             (Method::Post, Some(call)) => ingest::post(req, env, ctx, call).await,
             (Method::Options, Some(_)) => ingest::preflight(req, env).await,

@@ -236,7 +236,7 @@ fn privacy(md: &mut String) -> Result<(), String> {
     let scan = best_of(iters, || {
         for m in &messages {
             let mut m = m.clone();
-            std::hint::black_box(pii::apply_message(&mut m, &policy, b"salt"));
+            std::hint::black_box(pii::apply_message(&mut m.parts(), &policy, b"salt"));
         }
     });
     let clone_only = best_of(iters, || {
@@ -247,7 +247,7 @@ fn privacy(md: &mut String) -> Result<(), String> {
     let planned = best_of(iters, || {
         for m in &messages {
             let mut m = m.clone();
-            std::hint::black_box(plan::apply(&plan, &mut m));
+            std::hint::black_box(plan::apply(&plan, &mut m.parts()));
         }
     });
     let _ = writeln!(
