@@ -101,23 +101,34 @@ pub fn size_section(md: &mut String, inputs: &Inputs) {
         size::kb(ajs.brotli),
         size::kb(GZIP_BUDGET),
     );
-    // Fetched only with `consent: 'tcf' | 'google'`, so not part of the total.
+    // Chunks fetched only by some pages, so not part of the total.
     let sdk_dir = cairn_tests::workspace_root().join("www-demo/public/sdk");
-    let chunks = std::fs::read_dir(&sdk_dir).into_iter().flatten().flatten().filter(|e| {
-        let name = e.file_name();
-        name.to_string_lossy().starts_with("platforms-")
-    });
-    for chunk in chunks {
-        if let Ok(bytes) = std::fs::read(chunk.path()) {
-            let _ = writeln!(
-                md,
-                "The consent-platform adapters (`sdk/{}`, {} gzipped) are fetched only by pages that load with \
-                 `consent: 'tcf'` or `'google'`, and are not counted above.\n",
-                chunk.file_name().to_string_lossy(),
-                size::kb(size::gzip(&bytes))
-            );
-        }
-    }
+    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&sdk_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).ok()?)))
+        .collect();
+    let gz = |prefix: &str| {
+        let found = files.iter().filter(|(name, _)| name.starts_with(prefix));
+        let names: Vec<String> = found.clone().map(|(name, _)| format!("`sdk/{name}`")).collect();
+        (names.join(" + "), size::kb(found.map(|(_, bytes)| size::gzip(bytes)).sum()))
+    };
+    let (platforms, platforms_gz) = gz("platforms-");
+    let _ = writeln!(
+        md,
+        "The consent-platform adapters ({platforms}, {platforms_gz} gzipped) are fetched only by pages that load with \
+         `consent: 'tcf'` or `'google'`, and are not counted above.\n"
+    );
+    let (guard_js, guard_js_gz) = gz("guard-");
+    let (guard_wasm, guard_wasm_gz) = gz("cairn_sdk_guard_bg.wasm");
+    let _ = writeln!(
+        md,
+        "The guard ({guard_js}, {guard_js_gz} gzipped, and {guard_wasm}, {guard_wasm_gz} gzipped: the privacy stage \
+         of cairn-core with serde_json) is fetched only for sources whose settings carry rules for the browser \
+         (consent categories, PII rules that redact or block, a tracking plan that omits or blocks), with the \
+         first batch, and is not counted above.\n"
+    );
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
