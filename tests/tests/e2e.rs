@@ -1316,6 +1316,35 @@ fn consent_pii_and_tracking_plans_apply_at_ingest(w: &Worker) -> Result<()> {
         || format!("consent history: {history}"),
     )?;
 
+    // The console shows both, per source, and the proof of consent on the profile.
+    let mut browser = Browser::start()?;
+    browser.goto(&w.url("/console/"))?;
+    browser.eval("document.getElementById('token').value = 'cairn_dev_admin'; true")?;
+    browser.click("#token-save")?;
+    browser.goto(&w.url(&format!("/console/#/sources/{id}")))?;
+    let text = |b: &mut Browser, sel: &str| {
+        b.eval(&format!("[...document.querySelectorAll('{sel}')].map((r) => r.textContent)"))
+    };
+    let findings = wait_for("the findings", Duration::from_secs(10), || {
+        text(&mut browser, "#source-findings tr").ok().filter(|rows| rows.as_array().is_some_and(|r| r.len() == 3))
+    })?;
+    check(findings[0].as_str().is_some_and(|r| r.starts_with("properties.cardpayment_cardblock1")), || {
+        format!("findings shown: {findings}")
+    })?;
+    let violations = text(&mut browser, "#source-violations tr")?;
+    check(violations.to_string().contains("Signed Upunplanned_propertyproperties.coupon1"), || {
+        format!("violations shown: {violations}")
+    })?;
+    browser.goto(&w.url(&format!("/console/#/profiles/{}", profile["id"].as_str().unwrap_or_default())))?;
+    let history = wait_for("the consent history", Duration::from_secs(10), || {
+        text(&mut browser, "#profile-consent-history tr")
+            .ok()
+            .filter(|rows| rows.as_array().is_some_and(|r| r.len() == 2))
+    })?;
+    check(history[0].as_str().is_some_and(|r| r.contains("marketing ✓") && r.contains(id)), || {
+        format!("consent history shown: {history}")
+    })?;
+
     // Bad settings are named; unknown sources are 404.
     let r = admin_put(&w.url(&format!("/admin/sources/{id}/tracking-plan")), r#"{"mode": "sometimes"}"#)?;
     check(r.status == 400 && r.body["violations"][0]["path"] == "settings.trackingPlan.mode", || {

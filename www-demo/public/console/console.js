@@ -1,7 +1,7 @@
 // Admin console: a small single page app over the admin API.
 //
 // Routes (in the hash): #/events[?userId=...] (the default), #/profiles,
-// #/profiles/<id> and #/lookup?type=<t>&value=<v>. The admin token is kept for
+// #/profiles/<id>, #/lookup?type=<t>&value=<v>, #/sources and #/sources/<id>. The admin token is kept for
 // this tab only (sessionStorage). Everything the API returns is untrusted: the
 // DOM is built with createElement/textContent, never with innerHTML.
 'use strict';
@@ -185,27 +185,30 @@ function parseRoute() {
   const [path, query = ''] = hash.split(/\?(.*)/s);
   const params = new URLSearchParams(query);
   const parts = path.split('/').filter(Boolean);
-  if (parts[0] === 'profiles' && parts.length >= 2) {
-    let id;
-    try {
-      id = decodeURIComponent(parts.slice(1).join('/'));
-    } catch {
-      id = parts.slice(1).join('/');
-    }
-    return { view: 'profile', id };
-  }
+  if (parts[0] === 'profiles' && parts.length >= 2) return { view: 'profile', id: decode(parts.slice(1).join('/')) };
   if (parts[0] === 'profiles') return { view: 'profiles' };
+  if (parts[0] === 'sources') return { view: 'sources', id: parts[1] ? decode(parts[1]) : null };
   if (parts[0] === 'lookup') return { view: 'lookup', type: params.get('type') || '', value: params.get('value') ?? '' };
   return { view: 'events', filter: query };
 }
 
+function decode(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+const VIEWS = ['events', 'profiles', 'sources'];
+
 function showView(name) {
-  const profiles = name !== 'events';
-  $('events-view').hidden = profiles;
-  $('profiles-view').hidden = !profiles;
-  const [on, off] = profiles ? ['nav-profiles', 'nav-events'] : ['nav-events', 'nav-profiles'];
-  $(on).setAttribute('aria-current', 'page');
-  $(off).removeAttribute('aria-current');
+  const active = VIEWS.includes(name) ? name : 'profiles';
+  for (const v of VIEWS) {
+    $(v + '-view').hidden = v !== active;
+    if (v === active) $('nav-' + v).setAttribute('aria-current', 'page');
+    else $('nav-' + v).removeAttribute('aria-current');
+  }
 }
 
 function route() {
@@ -216,6 +219,12 @@ function route() {
     $('filter').value = r.filter;
     document.title = 'Events · Cairn console';
     if (getToken()) loadEvents(gen);
+    else askForToken('Enter the admin token to use the console.');
+    return;
+  }
+  if (r.view === 'sources') {
+    document.title = (r.id ? 'Source ' + r.id : 'Sources') + ' · Cairn console';
+    if (getToken()) loadSources(gen, r.id);
     else askForToken('Enter the admin token to use the console.');
     return;
   }
@@ -408,6 +417,7 @@ function renderProfile(p, requested) {
   );
 
   renderConsent(p.consent);
+  renderConsentHistory(p.consentHistory);
   renderMerges(p);
   $('profile').hidden = false;
 }
@@ -438,6 +448,29 @@ function renderConsent(consent) {
       el('thead', null, el('tr', null, el('th', null, 'Category'), el('th', null, 'Choice'), el('th', null, 'Recorded'))),
       el('tbody', null, ...rows),
     ),
+  );
+}
+
+/** Each recorded change of the person's choices, newest first: the proof of consent. */
+function renderConsentHistory(history) {
+  fillTable(
+    $('profile-consent-history'),
+    asArray(history)
+      .filter(isObject)
+      .map((c) => {
+        const prefs = isObject(c.categoryPreferences) ? c.categoryPreferences : {};
+        const choice = Object.keys(prefs).map((k) =>
+          el('span', { className: prefs[k] === true ? 'allowed' : 'denied' }, k + (prefs[k] === true ? ' ✓' : ' ✗') + ' '),
+        );
+        return el(
+          'tr',
+          { dataset: { messageId: show(c.messageId) } },
+          el('td', { className: 'time' }, timeEl(c.at)),
+          el('td', null, ...choice),
+          el('td', null, c.sourceId ? el('a', { href: '#/sources/' + encodeURIComponent(c.sourceId) }, show(c.sourceId)) : ''),
+          cell(show(c.messageId)),
+        );
+      }),
   );
 }
 
@@ -642,3 +675,92 @@ $('profile-merges').addEventListener('click', (ev) => {
 window.addEventListener('hashchange', route);
 syncOtherType();
 route();
+
+// ---------------------------------------------------------------- sources
+
+/** The sources, and for `id` what its PII policy found and its plan's violations. */
+async function loadSources(gen, id) {
+  $('sources-status').textContent = 'Loading…';
+  $('source-error').textContent = '';
+  let list;
+  try {
+    list = await api('/admin/sources');
+  } catch (e) {
+    if (gen === generation) $('sources-status').textContent = e.message;
+    return;
+  }
+  if (gen !== generation) return;
+  const sources = asArray(list.sources).filter(isObject);
+  $('sources-status').textContent = sources.length + ' sources';
+  $('sources').replaceChildren(
+    ...sources.map((s) =>
+      el(
+        'tr',
+        { dataset: { sourceId: show(s.id) }, className: s.id === id ? 'selected' : undefined },
+        el('td', null, el('a', { href: '#/sources/' + encodeURIComponent(show(s.id)) }, show(s.name))),
+        el('td', null, el('code', null, show(s.id))),
+        el('td', null, el('code', null, show(s.writeKey))),
+        cell(asArray(s.allowedOrigins).map(show).join(', ') || 'any'),
+      ),
+    ),
+  );
+  if (!id) {
+    $('source').hidden = true;
+    return;
+  }
+  let pii, plan;
+  try {
+    const path = '/admin/sources/' + encodeURIComponent(id);
+    [pii, plan] = await Promise.all([api(path + '/pii-policy'), api(path + '/tracking-plan')]);
+  } catch (e) {
+    if (gen !== generation) return;
+    $('source').hidden = true;
+    $('source-error').textContent = e.message;
+    return;
+  }
+  if (gen !== generation) return;
+  const source = sources.find((s) => s.id === id);
+  $('source-name').replaceChildren(el('strong', null, source ? show(source.name) : ''), ' ', el('code', null, id));
+  fillTable(
+    $('source-findings'),
+    asArray(pii.findings)
+      .filter(isObject)
+      .map((f) =>
+        el(
+          'tr',
+          { dataset: { path: show(f.path), class: show(f.class) } },
+          el('td', null, el('code', null, show(f.path))),
+          cell(show(f.class)),
+          cell(show(f.action), f.action === 'allow' ? 'muted' : 'denied'),
+          cell(show(f.count)),
+          el('td', { className: 'time' }, timeEl(f.lastSeen)),
+        ),
+      ),
+  );
+  $('source-policy').replaceChildren(
+    pii.piiPolicy ? jsonDetails(pii.piiPolicy, 'PII policy') : el('p', { className: 'muted' }, 'No PII policy: personal data is reported, not changed.'),
+  );
+  const byEvent = isObject(plan.violations) ? plan.violations : {};
+  fillTable(
+    $('source-violations'),
+    Object.keys(byEvent).flatMap((event) =>
+      asArray(byEvent[event].violations)
+        .filter(isObject)
+        .map((v) =>
+          el(
+            'tr',
+            { dataset: { event, code: show(v.code) } },
+            cell(event),
+            cell(show(v.code)),
+            el('td', null, el('code', null, show(v.path))),
+            cell(show(v.count)),
+            el('td', { className: 'time' }, timeEl(v.lastSeen)),
+          ),
+        ),
+    ),
+  );
+  $('source-plan').replaceChildren(
+    plan.trackingPlan ? jsonDetails(plan.trackingPlan, 'Tracking plan') : el('p', { className: 'muted' }, 'No tracking plan.'),
+  );
+  $('source').hidden = false;
+}
