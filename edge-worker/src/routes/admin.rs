@@ -258,7 +258,7 @@ pub async fn put_privacy(mut req: Request, env: &Env, id: &str, part: PrivacyPar
 /// deletion, suppression or access request for the people the ids belong to
 /// (all their profiles, identifiers and events), records it with a receipt
 /// that holds no personal data, and answers it (an access request with the
-/// whole export). `GET /admin/regulations/{id}` shows the record.
+/// whole export, streamed: see `store::regulations::export`). `GET /admin/regulations/{id}` shows the record.
 pub async fn create_regulation(mut req: Request, env: &Env) -> AppResult<Response> {
     authorize(&req, env)?;
     let bytes = req.bytes().await?;
@@ -273,12 +273,6 @@ pub async fn create_regulation(mut req: Request, env: &Env) -> AppResult<Respons
     let people = store::regulations::people(&db, &request.subjects).await?;
     let kind = request.kind;
     let mut receipt = json!({"people": people.len()});
-    let mut export = Vec::new();
-    if kind == cairn_core::regulation::Kind::Access {
-        for p in &people {
-            export.push(store::regulations::access(&db, p, &request.subjects).await?);
-        }
-    }
     if kind.suppresses() || kind == cairn_core::regulation::Kind::Unsuppress {
         let salt = runtime::pii_salt(env)?;
         let all = people.iter().flat_map(|p| &p.identifiers).chain(&request.subjects);
@@ -303,11 +297,17 @@ pub async fn create_regulation(mut req: Request, env: &Env) -> AppResult<Respons
         receipt["deletedProfiles"] = json!(people.iter().map(|p| p.profiles.len()).sum::<usize>());
     }
     store::regulations::record(&db, &id, &request, &receipt, now).await?;
-    let mut body = json!({"regulation": store::regulations::get(&db, &id).await?});
-    if kind == cairn_core::regulation::Kind::Access {
-        body["data"] = json!(export);
+    let regulation = json!({"regulation": store::regulations::get(&db, &id).await?});
+    if kind != cairn_core::regulation::Kind::Access {
+        return Ok(json_response(201, &regulation));
     }
-    Ok(json_response(201, &body))
+    // `{"regulation": {...}, "data": [...]}`, the data streamed as it is read.
+    let regulation = regulation.to_string();
+    let head = [regulation.strip_suffix('}').unwrap_or_default(), ",\"data\":["].concat();
+    let body = store::regulations::export(db, head, people, request.subjects);
+    let mut resp = Response::from_stream(body)?.with_status(201);
+    resp.headers_mut().set("content-type", "application/json")?;
+    Ok(resp)
 }
 
 /// `GET /admin/regulations/{id}`

@@ -34,10 +34,6 @@ struct IdentifierRow {
 struct HashRow {
     hash: String,
 }
-#[derive(Deserialize)]
-struct PayloadRow {
-    payload: String,
-}
 
 /// The profiles merged (directly or not) into `live`, and `live` itself.
 const TREE: &str =
@@ -91,17 +87,115 @@ fn id_lists(person: &Person, subjects: &[Identifier]) -> [String; 3] {
     [json!(person.profiles).to_string(), of(IdType::UserId), of(IdType::AnonymousId)]
 }
 
-/// Everything held about a person, as one JSON document.
-pub async fn access(db: &D1Database, person: &Person, subjects: &[Identifier]) -> Result<Value> {
-    let [p, u, a] = id_lists(person, subjects);
-    let events = db
-        .prepare(["SELECT payload FROM events WHERE ", EVENTS_OF, " ORDER BY timestamp, seq"].concat())
-        .bind(&[text(&p), text(&u), text(&a)])?
-        .all()
-        .await?
-        .results::<PayloadRow>()?;
-    let events: Vec<Value> = events.into_iter().filter_map(|r| serde_json::from_str(&r.payload).ok()).collect();
-    Ok(json!({"profile": profiles::get(db, &person.live).await?, "mergedProfiles": person.profiles, "events": events}))
+/// Rows of a person's events read per query by [`export`]: a whole history
+/// may be far above D1's 50 MB result limit and the isolate's 128 MB.
+pub const EXPORT_PAGE: usize = 500;
+
+#[derive(Deserialize)]
+struct PageRow {
+    payload: String,
+    timestamp: i64,
+    seq: i64,
+}
+
+/// The body of an access request's answer, written as it is read: `head`
+/// (which opens the `data` array), then per person `{"profile",
+/// "mergedProfiles", "events"}` with the events oldest first, a page at a
+/// time, then the closing brackets. Stored payloads go out as they are.
+pub fn export(
+    db: D1Database,
+    head: String,
+    people: Vec<Person>,
+    subjects: Vec<Identifier>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>>> {
+    let state = Export { db, people, subjects, step: Step::Head(head) };
+    futures_util::stream::unfold(state, |mut s| async move {
+        let chunk = s.next().await?;
+        Some((chunk, s))
+    })
+}
+
+struct Export {
+    db: D1Database,
+    people: Vec<Person>,
+    subjects: Vec<Identifier>,
+    step: Step,
+}
+
+enum Step {
+    Head(String),
+    /// Opens the person at this index (or closes the document past the last).
+    Person(usize),
+    /// The next page of the person's events after `(timestamp, seq)`.
+    Events(usize, Option<(i64, i64)>),
+    Done,
+}
+
+impl Export {
+    async fn next(&mut self) -> Option<Result<Vec<u8>>> {
+        let result = self.step().await;
+        if result.is_err() {
+            // The answer ends here, as invalid JSON: a client cannot take it for a whole export.
+            self.step = Step::Done;
+        }
+        result.transpose()
+    }
+
+    async fn step(&mut self) -> Result<Option<Vec<u8>>> {
+        let chunk = match std::mem::replace(&mut self.step, Step::Done) {
+            Step::Done => return Ok(None),
+            Step::Head(head) => {
+                self.step = Step::Person(0);
+                head
+            }
+            Step::Person(i) => match self.people.get(i) {
+                None => "]}".to_owned(),
+                Some(person) => {
+                    let profile = profiles::get(&self.db, &person.live).await?;
+                    let open = json!({"profile": profile, "mergedProfiles": person.profiles}).to_string();
+                    self.step = Step::Events(i, None);
+                    // `{...}` without its `}`, then the events array.
+                    let comma = if i > 0 { "," } else { "" };
+                    [comma, open.strip_suffix('}').unwrap_or_default(), ",\"events\":["].concat()
+                }
+            },
+            Step::Events(i, after) => {
+                let Some(person) = self.people.get(i) else { return Ok(None) };
+                let [p, u, a] = id_lists(person, &self.subjects);
+                let (t, seq) = after.unwrap_or((i64::MIN, i64::MIN));
+                let rows = self
+                    .db
+                    .prepare(
+                        [
+                            "SELECT payload, timestamp, seq FROM events WHERE (",
+                            EVENTS_OF,
+                            ") AND (timestamp, seq) > (?4, ?5) ORDER BY timestamp, seq LIMIT ?6",
+                        ]
+                        .concat(),
+                    )
+                    .bind(&[text(&p), text(&u), text(&a), int(t), int(seq), int(EXPORT_PAGE as i64)])?
+                    .all()
+                    .await?
+                    .results::<PageRow>()?;
+                let mut out = String::new();
+                for (n, row) in rows.iter().enumerate() {
+                    if n > 0 || after.is_some() {
+                        out.push(',');
+                    }
+                    out.push_str(&row.payload);
+                }
+                match rows.last().filter(|_| rows.len() == EXPORT_PAGE) {
+                    Some(last) => self.step = Step::Events(i, Some((last.timestamp, last.seq))),
+                    None => {
+                        out.push_str("]}");
+                        self.step = Step::Person(i + 1);
+                    }
+                }
+                out
+            }
+        };
+        Ok(Some(chunk.into_bytes()))
+    }
 }
 
 /// Deletes the person from D1 and KV; returns counts for the receipt.
