@@ -1395,7 +1395,18 @@ fn access_exports_long_histories_page_by_page(w: &Worker) -> Result<()> {
     })?;
     check(data.len() == 2 && data[1]["profile"]["traits"]["plan"] == "free", || {
         format!("second person: {}", data.get(1).map_or(Value::Null, Clone::clone))
-    })
+    })?;
+
+    // Deletion goes a page of events at a time too, and leaves none.
+    let r = post(
+        &w.url("/admin/regulations"),
+        &[ADMIN_AUTH, JSON_CT],
+        &json!({"type": "DELETE_ONLY", "subjectType": "userId", "subjectIds": [long]}).to_string(),
+    )?;
+    let receipt = &r.body["regulation"]["receipt"];
+    check(r.status == 201 && receipt["deletedEvents"] == total, || format!("deletion: {} {}", r.status, r.body))?;
+    let left = w.query(&format!("SELECT count(*) AS n FROM events WHERE user_id = '{long}'"))?;
+    check(left == json!([{"n": 0}]), || format!("events left: {left}"))
 }
 
 fn regulations_delete_suppress_and_export_a_person(w: &Worker) -> Result<()> {

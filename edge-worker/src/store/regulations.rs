@@ -198,9 +198,32 @@ impl Export {
     }
 }
 
-/// Deletes the person from D1 and KV; returns counts for the receipt.
+/// Events deleted per statement before the final batch: one statement over a
+/// long history could run into D1's 30 s query limit.
+const DELETE_PAGE: usize = 1_000;
+
+/// Deletes the person from D1 and KV; returns counts for the receipt. The
+/// events go a page at a time first; then one batch removes the rest (events
+/// that came meanwhile included) with the identifiers, traits, groups,
+/// consent history, merges and profiles. Run again after a failure, it
+/// finishes the job.
 pub async fn delete(db: &D1Database, kv: &KvStore, person: &Person, subjects: &[Identifier]) -> Result<(usize, usize)> {
     let [p, u, a] = id_lists(person, subjects);
+    let changes = |r: &worker::D1Result| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
+    let mut events = 0;
+    loop {
+        let page = db
+            .prepare(
+                ["DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ", EVENTS_OF, " LIMIT ?4)"].concat(),
+            )
+            .bind(&[text(&p), text(&u), text(&a), int(DELETE_PAGE as i64)])?
+            .run()
+            .await?;
+        events += changes(&page);
+        if changes(&page) < DELETE_PAGE {
+            break;
+        }
+    }
     let in_profiles = "profile_id IN (SELECT value FROM json_each(?1))";
     let statements = vec![
         db.prepare(["DELETE FROM events WHERE ", EVENTS_OF].concat()).bind(&[text(&p), text(&u), text(&a)])?,
@@ -216,7 +239,7 @@ pub async fn delete(db: &D1Database, kv: &KvStore, person: &Person, subjects: &[
         db.prepare("DELETE FROM profiles WHERE id IN (SELECT value FROM json_each(?1))").bind(&[text(&p)])?,
     ];
     let results = db.batch(statements).await?;
-    let events = results.first().and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0);
+    events += results.first().map_or(0, changes);
     for id in &person.profiles {
         kv.delete(&snapshot::profile_key(id)).await.map_err(|e| worker::Error::RustError(e.to_string()))?;
     }
