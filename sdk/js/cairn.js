@@ -84,23 +84,35 @@ async function post(body) {
 
 // The source's privacy rules for the browser, from its settings: a function
 // that screens a body (see `guard.js`), or null when the source has none, in
-// which case the guard module is never fetched. Asked for with the first
-// batch, so nothing is requested before consent allows sending; the browser's
-// HTTP cache keeps the answer for a few minutes.
+// which case the guard module is never fetched. Asked for once sending is
+// allowed (never before consent), refreshed in the background every 5
+// minutes; until they are known nothing is sent.
 let screen;
 let screening = null;
+let rulesAt = 0;
+const RULES_TTL = 300000;
+const analytics = () => JSON.parse(instance.getConsent()).categoryPreferences.analytics === true;
 function rules() {
   screening ||= fetch(`${host}/v1/projects/${encodeURIComponent(key)}/settings`)
-    .then((r) => (r.ok ? r.json() : r.status >= 500 ? Promise.reject(r.status) : {}))
+    .then((r) => {
+      if (r.ok) return r.json();
+      // Retried as a batch would be; any other answer (a wrong key, a worker
+      // without this endpoint) means there are no rules to apply here.
+      if (r.status >= 500 || r.status === 408 || r.status === 429) throw r.status;
+      return {};
+    })
     .then((s) => (s.privacy ? import('./guard.js').then((m) => m.guard(s.privacy)) : null))
-    .then(
-      (fn) => (screen = fn),
-      (e) => {
-        screening = null; // asked again with the next attempt
-        throw e;
-      },
-    );
+    .then((fn) => {
+      screen = fn;
+      rulesAt = Date.now();
+    })
+    .finally(() => (screening = null));
   return screening;
+}
+// Once sending is allowed, so that a page left soon after loading can still beacon.
+function prefetch() {
+  const stale = screen !== undefined && Date.now() - rulesAt > RULES_TTL;
+  if (instance && !screening && (screen === undefined || stale) && analytics()) rules().catch(() => {});
 }
 
 // Sends batches one at a time until the queue is empty or a retry is due.
@@ -108,17 +120,28 @@ async function send() {
   if (sending || !instance) return;
   sending = true;
   try {
+    prefetch();
+    if (screen === undefined) {
+      if (!instance.pending() || !analytics()) return;
+      try {
+        await rules();
+      } catch {
+        // Waits like a failed batch (no batch was taken, so nothing is counted against one).
+        const next = instance.ack(undefined, undefined, Math.random());
+        return later(next > 0 ? next : 1000, true);
+      }
+    }
+    // Batches are taken only now: consent withdrawn while the rules were on their way leaves nothing to take.
     for (let body; (body = instance.takeBatch(BATCH_BYTES)); ) {
       let status, retryAfter;
       try {
-        if (screen === undefined) await rules();
         if (screen) body = screen(body);
         // Nothing left once the rules have run: done, as if delivered.
         const res = body ? await post(body) : { status: 200, headers: new Headers() };
         status = res.status;
         retryAfter = res.headers.get('retry-after') ?? undefined;
       } catch {
-        // network error (or the rules could not be had): no status, retried with backoff
+        // network error: no status, retried with backoff
       }
       const next = instance.ack(status, retryAfter, Math.random());
       saveSoon();
@@ -182,7 +205,11 @@ function leave() {
   save(true);
   if (screen === undefined) return;
   for (let body; (body = instance.drainForBeacon(BATCH_BYTES)); ) {
-    if (screen && !(body = screen(body))) continue;
+    try {
+      if (screen && !(body = screen(body))) continue;
+    } catch (e) {
+      return console.warn('cairn:', e); // the saved queue goes with the next page
+    }
     if (!navigator.sendBeacon(endpoint, body)) {
       fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => {});
     }
@@ -231,6 +258,7 @@ function decided(c, sendNow) {
   keepIds();
   save();
   listeners.forEach((cb) => cb(state));
+  prefetch();
   if (sendNow) send();
 }
 
@@ -364,6 +392,7 @@ function start(writeKey, options) {
     restoreIds();
     if (platform) keepIds();
     adopt();
+    prefetch();
     pending.splice(0).forEach((fn) => fn(instance));
   };
   if (!platform) {

@@ -4,16 +4,19 @@
 //! to do for) runs [`screen`] over every request body.
 //!
 //! It is the worker's own stage, [`check`], run on the messages as the SDK
-//! wrote them, so what the browser drops or edits is exactly what the worker
-//! would: events without consent for their category, events a `block` PII
-//! rule catches, values a `redact` rule hides, and what the tracking plan
-//! omits or blocks. The worker runs the stage again on what arrives.
+//! wrote them, so the browser drops or edits what the worker would: events
+//! without consent for their category, events a `block` PII rule catches,
+//! values a `redact` rule hides, and what the tracking plan omits or blocks.
+//! The worker runs the stage again on what arrives.
 //!
 //! Hashing stays at the edge: it is keyed with the workspace's secret salt,
 //! which never reaches a browser, and an unkeyed hash of an email is as good
 //! as the email to anyone with a list of addresses. In the browser a `hash`
 //! rule keeps the value (over TLS to the worker, which hashes it before
-//! anything is stored).
+//! anything is stored). That is the one place where the two can differ: the
+//! worker's plan checks a hashed value as the hash (a string), the browser's
+//! as it was sent, so a hashed field should be typed `string` in a plan.
+//! Data minimization (`minimize`) is the worker's too.
 
 use alloc::string::String;
 use serde_json::{Map, Value};

@@ -126,8 +126,9 @@ enum Step {
     Head(String),
     /// Opens the person at this index (or closes the document past the last).
     Person(usize),
-    /// The next page of the person's events after `(timestamp, seq)`.
-    Events(usize, Option<(i64, i64)>),
+    /// The next page of the person's events after `(timestamp, seq)`, and
+    /// whether one was written already.
+    Events(usize, Option<(i64, i64)>, bool),
     Done,
 }
 
@@ -153,16 +154,18 @@ impl Export {
                 Some(person) => {
                     let profile = profiles::get(&self.db, &person.live).await?;
                     let open = json!({"profile": profile, "mergedProfiles": person.profiles}).to_string();
-                    self.step = Step::Events(i, None);
+                    self.step = Step::Events(i, None, false);
                     // `{...}` without its `}`, then the events array.
                     let comma = if i > 0 { "," } else { "" };
                     [comma, open.strip_suffix('}').unwrap_or_default(), ",\"events\":["].concat()
                 }
             },
-            Step::Events(i, after) => {
+            Step::Events(i, after, mut wrote) => {
                 let Some(person) = self.people.get(i) else { return Ok(None) };
                 let [p, u, a] = id_lists(person, &self.subjects);
-                let (t, seq) = after.unwrap_or((i64::MIN, i64::MIN));
+                // Below any stored timestamp and seq, and exact as a JS number (see `int`).
+                const FIRST: i64 = -(1 << 53);
+                let (t, seq) = after.unwrap_or((FIRST, FIRST));
                 let rows = self
                     .db
                     .prepare(
@@ -178,14 +181,16 @@ impl Export {
                     .await?
                     .results::<PageRow>()?;
                 let mut out = String::new();
-                for (n, row) in rows.iter().enumerate() {
-                    if n > 0 || after.is_some() {
+                // A stored payload is JSON written by ingest; one that is not is left
+                // out rather than breaking the whole document.
+                for row in rows.iter().filter(|r| serde_json::from_str::<serde::de::IgnoredAny>(&r.payload).is_ok()) {
+                    if std::mem::replace(&mut wrote, true) {
                         out.push(',');
                     }
                     out.push_str(&row.payload);
                 }
                 match rows.last().filter(|_| rows.len() == EXPORT_PAGE) {
-                    Some(last) => self.step = Step::Events(i, Some((last.timestamp, last.seq))),
+                    Some(last) => self.step = Step::Events(i, Some((last.timestamp, last.seq)), wrote),
                     None => {
                         out.push_str("]}");
                         self.step = Step::Person(i + 1);

@@ -744,7 +744,7 @@ async function loadSources(gen, id) {
   fillTable(
     $('source-violations'),
     Object.keys(byEvent).flatMap((event) =>
-      asArray(byEvent[event].violations)
+      asArray(isObject(byEvent[event]) ? byEvent[event].violations : null)
         .filter(isObject)
         .map((v) =>
           el(
