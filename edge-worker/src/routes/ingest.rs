@@ -17,11 +17,18 @@ use crate::{runtime, snapshot, store};
 pub async fn post(mut req: Request, env: &Env, ctx: &Context, call: Call) -> AppResult<Response> {
     let origin = foreign_origin(&req)?;
     let result = accept(&mut req, env, ctx, call, origin.as_deref()).await;
+    Ok(readable(result, origin.as_deref()))
+}
+
+/// A browser-facing answer, an error rendered as JSON too, readable by the
+/// page (CORS) unless its origin was what was refused: so the SDK can tell a
+/// wrong write key from a network failure.
+fn readable(result: AppResult<Response>, origin: Option<&str>) -> Response {
     let mut resp = result.unwrap_or_else(AppError::into_response);
     if let Some(origin) = origin.filter(|_| resp.status_code() != 403) {
-        set_cors(&mut resp, &origin);
+        set_cors(&mut resp, origin);
     }
-    Ok(resp)
+    resp
 }
 
 async fn accept(req: &mut Request, env: &Env, ctx: &Context, call: Call, origin: Option<&str>) -> AppResult<Response> {
@@ -268,13 +275,7 @@ pub async fn settings(req: Request, env: &Env, write_key: &str) -> AppResult<Res
         resp.headers_mut().set("cache-control", &format!("public, max-age={SETTINGS_MAX_AGE}"))?;
         Ok(resp)
     });
-    // Errors are readable by the page too (as with ingest), so the SDK can tell
-    // a wrong write key from a network failure.
-    let mut resp = result.unwrap_or_else(AppError::into_response);
-    if let Some(origin) = origin.filter(|_| resp.status_code() != 403) {
-        set_cors(&mut resp, &origin);
-    }
-    Ok(resp)
+    Ok(readable(result, origin.as_deref()))
 }
 
 /// How long browsers may keep a source's settings: a changed rule reaches

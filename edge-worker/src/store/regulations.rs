@@ -108,7 +108,9 @@ pub fn export(
     people: Vec<Person>,
     subjects: Vec<Identifier>,
 ) -> impl futures_util::Stream<Item = Result<Vec<u8>>> {
-    let state = Export { db, people, subjects, step: Step::Head(head) };
+    // The id lists a person's pages are queried with, written once.
+    let people = people.into_iter().map(|p| (id_lists(&p, &subjects), p)).collect();
+    let state = Export { db, people, step: Step::Head(head) };
     futures_util::stream::unfold(state, |mut s| async move {
         let chunk = s.next().await?;
         Some((chunk, s))
@@ -117,8 +119,7 @@ pub fn export(
 
 struct Export {
     db: D1Database,
-    people: Vec<Person>,
-    subjects: Vec<Identifier>,
+    people: Vec<([String; 3], Person)>,
     step: Step,
 }
 
@@ -151,7 +152,7 @@ impl Export {
             }
             Step::Person(i) => match self.people.get(i) {
                 None => "]}".to_owned(),
-                Some(person) => {
+                Some((_, person)) => {
                     let profile = profiles::get(&self.db, &person.live).await?;
                     let open = json!({"profile": profile, "mergedProfiles": person.profiles}).to_string();
                     self.step = Step::Events(i, None, false);
@@ -161,8 +162,7 @@ impl Export {
                 }
             },
             Step::Events(i, after, mut wrote) => {
-                let Some(person) = self.people.get(i) else { return Ok(None) };
-                let [p, u, a] = id_lists(person, &self.subjects);
+                let Some(([p, u, a], _)) = self.people.get(i) else { return Ok(None) };
                 // Below any stored timestamp and seq, and exact as a JS number (see `int`).
                 const FIRST: i64 = -(1 << 53);
                 let (t, seq) = after.unwrap_or((FIRST, FIRST));
@@ -176,7 +176,7 @@ impl Export {
                         ]
                         .concat(),
                     )
-                    .bind(&[text(&p), text(&u), text(&a), int(t), int(seq), int(EXPORT_PAGE as i64)])?
+                    .bind(&[text(p), text(u), text(a), int(t), int(seq), int(EXPORT_PAGE as i64)])?
                     .all()
                     .await?
                     .results::<PageRow>()?;
