@@ -45,12 +45,19 @@ pub fn post(url: &str, headers: &[(&str, &str)], body: &str) -> Result<Reply> {
     reply(req.send(body))
 }
 
-/// `PUT` of a raw body with the admin token.
+/// `PUT` of a JSON body with the admin token.
 pub fn admin_put(url: &str, body: &str) -> Result<Reply> {
+    as_admin(agent().put(url), body)
+}
+
+/// `POST` of a JSON body with the admin token.
+pub fn admin_post(url: &str, body: &str) -> Result<Reply> {
+    as_admin(agent().post(url), body)
+}
+
+fn as_admin(req: ureq::RequestBuilder<ureq::typestate::WithBody>, body: &str) -> Result<Reply> {
     reply(
-        agent()
-            .put(url)
-            .header("authorization", &format!("Bearer {DEV_ADMIN_TOKEN}"))
+        req.header("authorization", &format!("Bearer {DEV_ADMIN_TOKEN}"))
             .header("content-type", "application/json")
             .send(body),
     )

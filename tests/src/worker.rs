@@ -125,6 +125,16 @@ impl Worker {
         format!("{}{path}", self.base_url)
     }
 
+    /// Creates a source with the admin API (`{"name", "allowedOrigins"?,
+    /// "settings"?}`) and returns it, `id` and `writeKey` included.
+    pub fn create_source(&self, body: &serde_json::Value) -> Result<serde_json::Value> {
+        let r = crate::http::admin_post(&self.url("/admin/sources"), &body.to_string())?;
+        if r.status != 201 {
+            return Err(format!("create source: {} {}", r.status, r.body));
+        }
+        Ok(r.body["source"].clone())
+    }
+
     /// Runs SQL on this worker's local D1 while it runs (`wrangler d1 execute
     /// --local --json`): the rows of the last statement.
     pub fn query(&self, sql: &str) -> Result<serde_json::Value> {

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cairn_tests::browser::Browser;
-use cairn_tests::http::{admin_get, admin_put, post};
+use cairn_tests::http::{admin_get, admin_put};
 use cairn_tests::suite::{self, Test, check};
 use cairn_tests::worker::Worker;
 use cairn_tests::{Result, wait_for};
@@ -375,17 +375,14 @@ fn google_consent_mode_granted_defaults_and_late_platforms(w: &Worker) -> Result
 
 /// A source whose PII policy blocks SSNs and a `secret` property, redacts
 /// phones and hashes emails, with a plan that omits unplanned properties of
-/// `Newsletter Joined`. The SDK fetches its rules and the guard with the
-/// first batch; blocked events and redacted values never leave the page,
+/// `Newsletter Joined`. The SDK fetches its rules and the guard once sending
+/// is allowed; blocked events and redacted values never leave the page,
 /// neither in `fetch` requests nor in the beacon when the page goes away.
 /// Hashing needs the workspace's secret, so emails go to the worker, which
 /// stores them hashed.
 fn blocked_and_redacted_pii_never_leaves_the_browser(w: &Worker) -> Result<()> {
-    let token = format!("Bearer {}", cairn_tests::DEV_ADMIN_TOKEN);
-    let headers = [("authorization", token.as_str()), ("content-type", "application/json")];
-    let r = post(&w.url("/admin/sources"), &headers, r#"{"name": "Guarded shop", "allowedOrigins": []}"#)?;
-    check(r.status == 201, || format!("create source: {} {}", r.status, r.body))?;
-    let (id, key) = (r.body["source"]["id"].as_str().ok_or("id")?, r.body["source"]["writeKey"].as_str().ok_or("key")?);
+    let source = w.create_source(&json!({"name": "Guarded shop", "allowedOrigins": []}))?;
+    let (id, key) = (source["id"].as_str().ok_or("id")?, source["writeKey"].as_str().ok_or("key")?);
     let policy = json!({"classes": {"us_ssn": "block", "phone": "redact", "email": "hash"}, "paths": {"properties.secret": "block"}});
     let plan = json!({"mode": "omit_properties", "events": [{"name": "Newsletter Joined", "properties": {"topic": {"type": "string"}}}]});
     for (part, body) in [("pii-policy", policy), ("tracking-plan", plan)] {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cairn_tests::browser::Browser;
-use cairn_tests::http::{admin_get, admin_put, get, post};
+use cairn_tests::http::{admin_get, admin_post, admin_put, get, post};
 use cairn_tests::suite::{self, Test, check};
 use cairn_tests::worker::Worker;
 use cairn_tests::{DEMO_WRITE_KEY, Result, wait_for};
@@ -230,13 +230,6 @@ fn basic(write_key: &str) -> String {
     out
 }
 
-fn create_source(w: &Worker, body: Value) -> Result<Value> {
-    let token = format!("Bearer {}", cairn_tests::DEV_ADMIN_TOKEN);
-    let r = post(&w.url("/admin/sources"), &[("authorization", &token), JSON_CT], &body.to_string())?;
-    check(r.status == 201, || format!("create source: {} {}", r.status, r.body))?;
-    Ok(r.body["source"].clone())
-}
-
 fn every_call_and_short_route_is_stored(w: &Worker) -> Result<()> {
     let user = unique_id("calls");
     let calls = [
@@ -330,10 +323,8 @@ fn limits_and_media_types_are_enforced_with_named_errors(w: &Worker) -> Result<(
 }
 
 fn sources_are_created_and_validated_by_the_admin_api(w: &Worker) -> Result<()> {
-    let token = format!("Bearer {}", cairn_tests::DEV_ADMIN_TOKEN);
-    let bad = post(
+    let bad = admin_post(
         &w.url("/admin/sources"),
-        &[("authorization", &token), JSON_CT],
         r#"{"allowedOrigins": ["not an origin"], "settings": {"ip": "everything"}}"#,
     )?;
     let paths: Vec<&str> =
@@ -341,7 +332,7 @@ fn sources_are_created_and_validated_by_the_admin_api(w: &Worker) -> Result<()> 
     check(bad.status == 400 && paths == ["name", "allowedOrigins[0]", "settings.ip"], || {
         format!("{} {}", bad.status, bad.body)
     })?;
-    let created = create_source(w, json!({"name": "Backend", "allowedOrigins": [], "settings": {"ip": "drop"}}))?;
+    let created = w.create_source(&json!({"name": "Backend", "allowedOrigins": [], "settings": {"ip": "drop"}}))?;
     let key = created["writeKey"].as_str().ok_or("no writeKey")?;
     check(key.starts_with("wk_") && key.len() == 35, || format!("write key {key}"))?;
     let list = admin_get(&w.url("/admin/sources"))?;
@@ -359,7 +350,7 @@ fn sources_are_created_and_validated_by_the_admin_api(w: &Worker) -> Result<()> 
 
 fn cors_follows_each_sources_allowed_origins(w: &Worker) -> Result<()> {
     let shop = "https://shop.cairn-test.example";
-    let source = create_source(w, json!({"name": "Shop", "allowedOrigins": [shop]}))?;
+    let source = w.create_source(&json!({"name": "Shop", "allowedOrigins": [shop]}))?;
     let key = source["writeKey"].as_str().ok_or("no writeKey")?.to_owned();
     let preflight = |origin: &str| {
         let mut req =
@@ -387,7 +378,7 @@ fn cors_follows_each_sources_allowed_origins(w: &Worker) -> Result<()> {
 }
 
 fn server_enriches_context_per_source_policy(w: &Worker) -> Result<()> {
-    let keep = create_source(w, json!({"name": "Keep IP", "allowedOrigins": [], "settings": {"ip": "keep"}}))?;
+    let keep = w.create_source(&json!({"name": "Keep IP", "allowedOrigins": [], "settings": {"ip": "keep"}}))?;
     let headers = |key: &str| {
         vec![
             ("authorization".to_owned(), basic(key)),
@@ -1196,9 +1187,8 @@ fn identity_settings_come_from_the_workspace_configuration(_shared: &Worker) -> 
 }
 
 fn consent_pii_and_tracking_plans_apply_at_ingest(w: &Worker) -> Result<()> {
-    let source = create_source(
-        w,
-        json!({"name": unique_id("private"), "settings": {"eventCategories": {"Order Completed": "necessary"}}}),
+    let source = w.create_source(
+        &json!({"name": unique_id("private"), "settings": {"eventCategories": {"Order Completed": "necessary"}}}),
     )?;
     let (id, key) = (source["id"].as_str().unwrap_or_default(), source["writeKey"].as_str().unwrap_or_default());
     let policy = json!({"classes": {"email": "hash", "payment_card": "block"}, "paths": {"properties.note": "redact"}});
@@ -1524,11 +1514,8 @@ fn production_refuses_the_demo_token_and_write_key(_shared: &Worker) -> Result<(
 }
 
 fn sources_minimize_what_browsers_reveal(w: &Worker) -> Result<()> {
-    let source = create_source(
-        w,
-        json!({"name": unique_id("minimal"), "settings": {"ip": "drop",
-               "minimize": {"userAgent": "reduce", "referrer": "origin", "stripQuery": ["email", "token"]}}}),
-    )?;
+    let source = w.create_source(&json!({"name": unique_id("minimal"), "settings": {"ip": "drop",
+               "minimize": {"userAgent": "reduce", "referrer": "origin", "stripQuery": ["email", "token"]}}}))?;
     let user = unique_id("minimal");
     let page = json!({"writeKey": source["writeKey"], "type": "page", "userId": user,
         "properties": {"url": "https://shop.example/?email=a%40b.co&sort=price"},

@@ -287,13 +287,8 @@ fn privacy(md: &mut String) -> Result<(), String> {
 
     // Ingest at batch 100 with and without the privacy stage, same worker, same run.
     let worker = Worker::start()?;
-    let token = format!("Bearer {}", cairn_tests::DEV_ADMIN_TOKEN);
-    let created = cairn_tests::http::post(
-        &worker.url("/admin/sources"),
-        &[("authorization", &token), ("content-type", "application/json")],
-        &json!({"name": "bench-private", "settings": settings}).to_string(),
-    )?;
-    let key = created.body["source"]["writeKey"].as_str().ok_or(format!("create source: {}", created.body))?.to_owned();
+    let created = worker.create_source(&json!({"name": "bench-private", "settings": settings}))?;
+    let key = created["writeKey"].as_str().ok_or(format!("create source: {created}"))?.to_owned();
     let mut rates = Vec::new();
     for (label, write_key) in [("off", cairn_tests::DEMO_WRITE_KEY.to_owned()), ("on", key)] {
         let run = format!("priv-{label}-{}", std::process::id());
@@ -335,9 +330,8 @@ fn privacy(md: &mut String) -> Result<(), String> {
         }
     }
     let started = Instant::now();
-    let r = cairn_tests::http::post(
+    let r = cairn_tests::http::admin_post(
         &worker.url("/admin/regulations"),
-        &[("authorization", &token), ("content-type", "application/json")],
         &json!({"type": "SUPPRESS_WITH_DELETE", "subjectType": "userId", "subjectIds": [person]}).to_string(),
     )?;
     let took = started.elapsed();
