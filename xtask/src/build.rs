@@ -38,12 +38,12 @@ fn sdk(ws: &Workspace, tools: &Tools) -> Result<()> {
     step("build: browser SDK (cairn-sdk, cairn-sdk-guard -> wasm32)");
     let bindgen_out = ws.path("target/sdk-bindgen");
     let modules = [("cairn-sdk", "cairn_sdk"), ("cairn-sdk-guard", "cairn_sdk_guard")];
+    let mut build = cargo_wasm(ws, tools);
+    build.args(["build", "--release", "--target", TARGET]);
     for (package, _) in modules {
-        cmd::run(
-            cargo_wasm(ws, tools).args(["build", "--package", package, "--release", "--target", TARGET]),
-            &format!("building {package}"),
-        )?;
+        build.args(["--package", package]);
     }
+    cmd::run(&mut build, "building the SDK's wasm modules")?;
     for (_, name) in modules {
         bindgen_and_shrink(ws, tools, name, &bindgen_out)?;
     }
